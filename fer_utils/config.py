@@ -1,0 +1,105 @@
+"""One place for the course's constants: class names, image size, paths and run profiles.
+
+Nothing else in the project repeats these values; import them from here.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+#: Emotion names in the order of the Kaggle class folders (alphabetical); model outputs use it.
+CLASS_NAMES: tuple[str, ...] = ("angry", "disgust", "fear", "happy", "neutral", "sad", "surprise")
+NUM_CLASSES: int = len(CLASS_NAMES)
+
+#: Integer labels of the original challenge file ``fer2013.csv`` mapped to emotion names.
+CSV_LABEL_TO_NAME: dict[int, str] = {
+    0: "angry", 1: "disgust", 2: "fear", 3: "happy", 4: "sad", 5: "surprise", 6: "neutral",
+}
+
+#: Side of the square grayscale faces the models see.
+IMG_SIZE: int = 48
+INPUT_SHAPE: tuple[int, int, int] = (IMG_SIZE, IMG_SIZE, 1)
+
+#: Names of the test subsets, read from the file names (Kaggle layout) or the CSV ``Usage`` column.
+PUBLIC_TEST, PRIVATE_TEST = "PublicTest", "PrivateTest"
+
+KAGGLE_URL = "https://www.kaggle.com/datasets/msambare/fer2013"
+
+
+def _project_root() -> Path:
+    """The repository root for an editable install, else the working directory."""
+    if "FER_PROJECT_ROOT" in os.environ:
+        return Path(os.environ["FER_PROJECT_ROOT"]).resolve()
+    here = Path(__file__).resolve().parent.parent
+    return here if (here / "pyproject.toml").exists() else Path.cwd()
+
+
+PROJECT_ROOT: Path = _project_root()
+DATA_DIR: Path = PROJECT_ROOT / "data"
+#: Where ``load_fer2013`` looks when ``FER2013_DIR`` is not set.
+DEFAULT_FER_DIR: Path = DATA_DIR / "fer2013"
+#: Decoded-array caches (one ``.npz`` per dataset version).
+CACHE_DIR: Path = DATA_DIR / "cache"
+#: Where the synthetic demo faces are written when FER-2013 is missing.
+SYNTHETIC_DIR: Path = DATA_DIR / "synthetic_fer"
+#: Everything a course run produces: models, histories, figures, executed notebooks, metrics.
+OUTPUT_DIR: Path = Path(os.environ.get("FER_OUTPUT_DIR", PROJECT_ROOT / "outputs")).resolve()
+#: The model shipped inside the package (see ``fer_utils/assets/``).
+ASSETS_DIR: Path = Path(__file__).resolve().parent / "assets"
+SHIPPED_MODEL: Path = ASSETS_DIR / "fer_cnn.keras"
+SHIPPED_MODEL_CARD: Path = ASSETS_DIR / "fer_cnn.card.json"
+
+
+def fer2013_dir_from_env() -> Path | None:
+    """The folder named by ``FER2013_DIR``, if that variable is set."""
+    value = os.environ.get("FER2013_DIR")
+    return Path(value).expanduser().resolve() if value else None
+
+
+@dataclass(frozen=True)
+class Profile:
+    """How much work a course run does. Choose one with ``FER_PROFILE``."""
+
+    name: str
+    train_limit: int | None      # images per run taken from train/ (stratified); None = all
+    eval_limit: int | None       # images per evaluation split; None = all
+    epochs: int                  # training epochs in notebook 03
+    batch_size: int
+    patience: int                # EarlyStopping patience (epochs)
+    model_width: int             # filters of the first block of the BN-VGG
+    tuner_trials: int            # KerasTuner trials in notebook 04
+    tuner_epochs: int            # epochs per trial
+    ablation_epochs: int         # epochs per on/off experiment in notebook 04
+    final_epochs: int            # epochs of the retrained best configuration in 04
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+PROFILES: dict[str, Profile] = {
+    # CI: seconds per notebook; numbers are meaningless, code paths are exercised.
+    "smoke": Profile("smoke", train_limit=1400, eval_limit=700, epochs=2, batch_size=64,
+                     patience=2, model_width=16, tuner_trials=2, tuner_epochs=1,
+                     ablation_epochs=1, final_epochs=1),
+    # A laptop CPU: the whole course in a few hours, a model that reaches mid-60s accuracy.
+    "laptop": Profile("laptop", train_limit=None, eval_limit=None, epochs=24, batch_size=64,
+                      patience=8, model_width=24, tuner_trials=6, tuner_epochs=4,
+                      ablation_epochs=6, final_epochs=30),
+    # One GPU: the full recipe.
+    "full": Profile("full", train_limit=None, eval_limit=None, epochs=120, batch_size=128,
+                    patience=25, model_width=64, tuner_trials=20, tuner_epochs=15,
+                    ablation_epochs=30, final_epochs=120),
+}
+DEFAULT_PROFILE = "laptop"
+
+
+def get_profile(name: str | None = None) -> Profile:
+    """Return the run profile: ``name``, else ``FER_PROFILE``, else ``laptop``.
+
+    This is the course's one speed switch; CI sets ``FER_PROFILE=smoke``.
+    """
+    name = (name or os.environ.get("FER_PROFILE") or DEFAULT_PROFILE).strip().lower()
+    if name not in PROFILES:
+        raise ValueError(f"Unknown FER_PROFILE {name!r}: choose one of {', '.join(PROFILES)}.")
+    return PROFILES[name]

@@ -1,0 +1,528 @@
+"""Find, load, cache, explore, split and stream FER-2013.
+
+Two on-disk formats are accepted:
+
+* the Kaggle folder layout ``train/<emotion>/*.jpg`` and ``test/<emotion>/*.jpg``
+  (test file names start with ``PublicTest_`` or ``PrivateTest_``);
+* the original challenge file ``fer2013.csv`` with columns ``emotion,pixels,Usage``.
+
+Decoded arrays are cached in ``data/cache/`` under a key built from the file listing
+(names, sizes, modification times), so a changed dataset is re-read automatically.
+"""
+from __future__ import annotations
+
+import csv
+import hashlib
+import os
+import time
+import warnings
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+from . import config
+from .config import CLASS_NAMES, IMG_SIZE, PRIVATE_TEST, PUBLIC_TEST
+
+CACHE_VERSION = 1
+_CSV_NAME = "fer2013.csv"
+
+
+class DatasetNotFoundError(FileNotFoundError):
+    """FER-2013 is in none of the places the course looks."""
+
+
+class DatasetFormatError(ValueError):
+    """The dataset is there but malformed (unknown class folder, bad CSV row)."""
+
+
+class BadImageWarning(UserWarning):
+    """An image file was skipped because it could not be decoded."""
+
+
+@dataclass
+class FERData:
+    """FER-2013 (or the synthetic stand-in) as uint8 arrays.
+
+    ``x_*`` are ``(N, 48, 48)`` uint8, ``y_*`` int64 indices into ``CLASS_NAMES``,
+    ``usage_test`` says ``PublicTest`` or ``PrivateTest`` for each test image.
+    """
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    usage_test: np.ndarray
+    names_train: np.ndarray
+    names_test: np.ndarray
+    source: str
+    fmt: str                      # "folders" or "csv"
+    synthetic: bool = False
+    from_cache: bool = False
+    load_seconds: float = 0.0
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+
+    def test_subset(self, usage: str | None) -> tuple[np.ndarray, np.ndarray]:
+        """Test images and labels of one subset (``PublicTest``/``PrivateTest``) or all (None)."""
+        if usage is None:
+            return self.x_test, self.y_test
+        mask = self.usage_test == usage
+        return self.x_test[mask], self.y_test[mask]
+
+    def summary(self) -> str:
+        n_pub = int((self.usage_test == PUBLIC_TEST).sum())
+        n_priv = int((self.usage_test == PRIVATE_TEST).sum())
+        origin = "cache" if self.from_cache else self.fmt
+        return (f"{'SYNTHETIC demo faces' if self.synthetic else 'FER-2013'} from {self.source}: "
+                f"train {len(self.y_train):,}, test {len(self.y_test):,} "
+                f"(PublicTest {n_pub:,}, PrivateTest {n_priv:,}); "
+                f"loaded from {origin} in {self.load_seconds:.2f} s"
+                + (f"; skipped {len(self.skipped)} unreadable file(s)" if self.skipped else ""))
+
+
+# --------------------------------------------------------------------------- finding
+def candidate_locations(path: str | os.PathLike | None = None) -> list[Path]:
+    """Where the course looks for FER-2013, in order."""
+    places = []
+    if path is not None:
+        places.append(Path(path).expanduser().resolve())
+    env = config.fer2013_dir_from_env()
+    if env is not None:
+        places.append(env)
+    places.append(config.DEFAULT_FER_DIR)
+    places.append(config.DATA_DIR / _CSV_NAME)
+    return list(dict.fromkeys(places))
+
+
+def detect_format(path: Path) -> tuple[str, Path] | None:
+    """``("folders", root)`` or ``("csv", file)`` if ``path`` holds FER-2013, else None."""
+    if path.is_file() and path.suffix.lower() == ".csv":
+        return "csv", path
+    if path.is_dir():
+        if (path / "train").is_dir() and (path / "test").is_dir():
+            return "folders", path
+        if (path / _CSV_NAME).is_file():
+            return "csv", path / _CSV_NAME
+    return None
+
+
+def find_dataset(path: str | os.PathLike | None = None) -> tuple[str, Path]:
+    """Locate FER-2013: ``path``, else ``$FER2013_DIR``, else ``data/fer2013/``.
+
+    Raises:
+        DatasetNotFoundError: listing every place looked at and how to get the data.
+    """
+    places = candidate_locations(path)
+    for place in places:
+        found = detect_format(place)
+        if found:
+            return found
+    looked = "\n".join(f"  - {p}" for p in places)
+    raise DatasetNotFoundError(
+        "FER-2013 was not found. Looked in:\n" + looked + "\n"
+        f"Get it from {config.KAGGLE_URL} (by hand, or `kagglehub.dataset_download('msambare/fer2013')`),\n"
+        f"then unpack it so that {config.DEFAULT_FER_DIR}/train and .../test exist, or set FER2013_DIR\n"
+        "to the folder that holds train/ and test/ (or fer2013.csv).\n"
+        "To run the course without it, call load_fer2013(allow_synthetic=True) for synthetic demo faces."
+    )
+
+
+# --------------------------------------------------------------------------- images
+def to_gray_uint8(img: Image.Image, size: int | None = IMG_SIZE) -> np.ndarray:
+    """Any PIL image (L, RGB, RGBA, P, 16-bit, float) as a 2-D uint8 grayscale array.
+
+    Transparent pixels are composited on white; 16-bit and float images are rescaled
+    to 0..255 from their own range. ``size`` resizes to ``size x size`` (None keeps it).
+    """
+    if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
+        rgba = img.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        img = Image.alpha_composite(background, rgba)
+    if img.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+        arr = np.asarray(img, dtype=np.float64)
+        top = 65535.0 if img.mode.startswith("I;16") or arr.max() > 255 else 255.0
+        gray = Image.fromarray(np.clip(arr / top * 255.0 + 0.5, 0, 255).astype(np.uint8))
+    else:
+        gray = img.convert("L")
+    if size is not None and gray.size != (size, size):
+        gray = gray.resize((size, size), Image.Resampling.BILINEAR, reducing_gap=2.0)
+    return np.asarray(gray, dtype=np.uint8)
+
+
+def _read_face(path: str) -> np.ndarray | str:
+    """Decode one face file; on failure return the reason as a string."""
+    try:
+        if os.path.getsize(path) == 0:
+            return "empty file"
+        with Image.open(path) as img:
+            img.load()
+            return to_gray_uint8(img)
+    except UnidentifiedImageError:
+        return "not an image PIL can read"
+    except (OSError, SyntaxError, ValueError) as err:   # truncated/corrupt files
+        return f"corrupt or truncated image ({err})"
+
+
+def _usage_from_name(name: str) -> str:
+    for usage in (PUBLIC_TEST, PRIVATE_TEST):
+        if name.startswith(usage):
+            return usage
+    return "Test"
+
+
+def _list_folder_layout(root: Path) -> dict[str, list[tuple[str, int, str]]]:
+    """For train/ and test/: sorted (relative path, class index, file name) of every file."""
+    listing: dict[str, list[tuple[str, int, str]]] = {}
+    for split in ("train", "test"):
+        rows = []
+        for entry in sorted(os.scandir(root / split), key=lambda e: e.name):
+            if entry.name.startswith("."):
+                continue
+            if not entry.is_dir():
+                continue            # stray files beside the class folders are ignored
+            if entry.name not in CLASS_NAMES:
+                raise DatasetFormatError(
+                    f"Unknown class folder {root / split / entry.name}: expected only "
+                    f"{', '.join(CLASS_NAMES)}. Move or delete that folder and load again.")
+            label = CLASS_NAMES.index(entry.name)
+            for f in sorted(os.listdir(entry.path)):
+                if not f.startswith(".") and os.path.isfile(os.path.join(entry.path, f)):
+                    rows.append((f"{split}/{entry.name}/{f}", label, f))
+        listing[split] = rows
+    return listing
+
+
+def _fingerprint(paths: list[Path], extra: str) -> str:
+    """Hash of names, sizes and modification times: changes whenever the dataset does."""
+    h = hashlib.sha1(f"v{CACHE_VERSION}|{IMG_SIZE}|{extra}".encode())
+    for p in paths:
+        st = p.stat()
+        h.update(f"{p}|{st.st_size}|{st.st_mtime_ns}\n".encode())
+    return h.hexdigest()[:20]
+
+
+def _load_folders(root: Path, listing: dict, workers: int) -> tuple[dict, list[tuple[str, str]]]:
+    arrays: dict = {}
+    skipped: list[tuple[str, str]] = []
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        for split, rows in listing.items():
+            paths = [str(root / rel) for rel, _, _ in rows]
+            decoded = list(pool.map(_read_face, paths, chunksize=256))
+            keep = [i for i, d in enumerate(decoded) if not isinstance(d, str)]
+            for i, d in enumerate(decoded):
+                if isinstance(d, str):
+                    skipped.append((paths[i], d))
+                    warnings.warn(f"Skipped {paths[i]}: {d}.", BadImageWarning, stacklevel=3)
+            x = np.stack([decoded[i] for i in keep]) if keep else np.zeros((0, IMG_SIZE, IMG_SIZE), np.uint8)
+            arrays[f"x_{split}"] = x
+            arrays[f"y_{split}"] = np.array([rows[i][1] for i in keep], dtype=np.int64)
+            arrays[f"names_{split}"] = np.array([rows[i][2] for i in keep], dtype=str)
+    arrays["usage_test"] = np.array([_usage_from_name(n) for n in arrays["names_test"]], dtype=str)
+    return arrays, skipped
+
+
+def _load_csv(path: Path) -> dict:
+    """Parse the challenge CSV; a malformed row raises an error naming its line."""
+    name_to_idx = {name: CLASS_NAMES.index(name) for name in CLASS_NAMES}
+    xs = {"train": [], "test": []}
+    ys = {"train": [], "test": []}
+    names = {"train": [], "test": []}
+    usage = []
+    n_pixels = IMG_SIZE * IMG_SIZE
+    with open(path, newline="") as fh:
+        reader = csv.reader(fh)
+        header = [h.strip().lower() for h in next(reader, [])]
+        missing = {"emotion", "pixels", "usage"} - set(header)
+        if missing:
+            raise DatasetFormatError(f"{path}: header must have emotion,pixels,Usage columns; "
+                                     f"missing {', '.join(sorted(missing))}.")
+        ie, ip, iu = header.index("emotion"), header.index("pixels"), header.index("usage")
+        for line_no, row in enumerate(reader, start=2):
+            if not row:
+                continue
+            where = f"{path}, line {line_no}"
+            try:
+                label = int(row[ie])
+                emotion = config.CSV_LABEL_TO_NAME[label]
+            except (ValueError, KeyError, IndexError):
+                raise DatasetFormatError(f"{where}: emotion must be an integer 0-6, got "
+                                         f"{row[ie] if len(row) > ie else 'nothing'!r}.") from None
+            try:
+                pixels = np.array(row[ip].split(), dtype=np.int32)
+            except (ValueError, IndexError):
+                raise DatasetFormatError(f"{where}: pixel string is not space-separated integers.") from None
+            if pixels.size != n_pixels:
+                raise DatasetFormatError(f"{where}: pixel string has {pixels.size} values, expected "
+                                         f"{n_pixels} ({IMG_SIZE}x{IMG_SIZE}).")
+            if pixels.min() < 0 or pixels.max() > 255:
+                raise DatasetFormatError(f"{where}: pixel values must lie in 0..255.")
+            use = row[iu].strip() if len(row) > iu else ""
+            if use == "Training":
+                split = "train"
+            elif use in (PUBLIC_TEST, PRIVATE_TEST):
+                split = "test"
+                usage.append(use)
+            else:
+                raise DatasetFormatError(f"{where}: Usage must be Training, PublicTest or PrivateTest, "
+                                         f"got {use!r}.")
+            xs[split].append(pixels.astype(np.uint8).reshape(IMG_SIZE, IMG_SIZE))
+            ys[split].append(name_to_idx[emotion])
+            names[split].append(f"{use}_{line_no}")
+    arrays = {}
+    for split in ("train", "test"):
+        arrays[f"x_{split}"] = (np.stack(xs[split]) if xs[split]
+                                else np.zeros((0, IMG_SIZE, IMG_SIZE), np.uint8))
+        arrays[f"y_{split}"] = np.array(ys[split], dtype=np.int64)
+        arrays[f"names_{split}"] = np.array(names[split], dtype=str)
+    arrays["usage_test"] = np.array(usage, dtype=str)
+    return arrays
+
+
+def load_fer2013(path: str | os.PathLike | None = None, *, allow_synthetic: bool = False,
+                 use_cache: bool = True, cache_dir: str | os.PathLike | None = None,
+                 workers: int = 4, verbose: bool = True) -> FERData:
+    """Load FER-2013 as uint8 arrays, from the cache when the dataset is unchanged.
+
+    Args:
+        path: a folder (Kaggle layout or holding ``fer2013.csv``) or a CSV file;
+            default ``$FER2013_DIR``, then ``data/fer2013/``.
+        allow_synthetic: if no dataset is found, generate and load the synthetic demo
+            faces instead (a loud banner says so) rather than raising.
+        use_cache: read/write the decoded arrays in ``cache_dir`` (default ``data/cache``).
+        workers: threads decoding JPEGs on a cache miss.
+    """
+    start = time.perf_counter()
+    synthetic = False
+    try:
+        fmt, where = find_dataset(path)
+    except DatasetNotFoundError:
+        if not allow_synthetic:
+            raise
+        from .synthetic import SYNTHETIC_BANNER, ensure_synthetic_dataset
+        where, fmt, synthetic = ensure_synthetic_dataset(), "folders", True
+        print(SYNTHETIC_BANNER)
+    if synthetic or (where / ".synthetic").exists():
+        synthetic = True
+
+    if fmt == "folders":
+        listing = _list_folder_layout(where)
+        files = [where / rel for rows in listing.values() for rel, _, _ in rows]
+    else:
+        files = [where]
+    key = _fingerprint(files, f"{fmt}|{where}")
+    cache_file = Path(cache_dir or config.CACHE_DIR) / f"fer2013_{fmt}_{key}.npz"
+
+    arrays, skipped, from_cache = None, [], False
+    if use_cache and cache_file.exists():
+        try:
+            with np.load(cache_file, allow_pickle=False) as npz:
+                arrays = {k: npz[k] for k in npz.files}
+            skipped = [tuple(s) for s in arrays.pop("skipped").tolist()]
+            from_cache = True
+        except (OSError, ValueError, KeyError) as err:
+            warnings.warn(f"Ignoring unreadable cache {cache_file} ({err}); decoding again.")
+            arrays = None
+    if arrays is None:
+        arrays, skipped = (_load_folders(where, listing, workers) if fmt == "folders" else (_load_csv(where), []))
+        if skipped:
+            warnings.warn(f"Skipped {len(skipped)} unreadable file(s) in {where} (listed above); "
+                          "delete or replace them to silence this.", BadImageWarning, stacklevel=2)
+        if use_cache:
+            cache_file.parent.mkdir(parents=True, exist_ok=True)
+            tmp = cache_file.with_suffix(".tmp.npz")
+            np.savez(tmp, skipped=np.array(skipped, dtype=str).reshape(-1, 2), **arrays)
+            os.replace(tmp, cache_file)
+    data = FERData(**arrays, source=str(where), fmt=fmt, synthetic=synthetic,
+                   from_cache=from_cache, skipped=list(skipped),
+                   load_seconds=time.perf_counter() - start)
+    if verbose:
+        print(data.summary())
+    return data
+
+
+# --------------------------------------------------------------------------- exploring
+def class_counts(data: FERData):
+    """A table of images per class: train, PublicTest, PrivateTest, test (both), total."""
+    import pandas as pd
+
+    def count(y):
+        return np.bincount(y, minlength=len(CLASS_NAMES))
+
+    table = pd.DataFrame({
+        "train": count(data.y_train),
+        PUBLIC_TEST: count(data.test_subset(PUBLIC_TEST)[1]),
+        PRIVATE_TEST: count(data.test_subset(PRIVATE_TEST)[1]),
+        "test": count(data.y_test),
+    }, index=pd.Index(CLASS_NAMES, name="emotion"))
+    table["total"] = table["train"] + table["test"]
+    table.loc["total"] = table.sum()
+    return table
+
+
+def file_format_stats(root: str | os.PathLike, sample: int | None = None, seed: int = 0):
+    """Image sizes, modes and formats of the files on disk (all, or a random ``sample``)."""
+    import pandas as pd
+    root = Path(root)
+    paths = sorted(p for p in root.glob("*/*/*") if p.is_file() and not p.name.startswith("."))
+    if sample is not None and sample < len(paths):
+        rng = np.random.default_rng(seed)
+        paths = [paths[i] for i in sorted(rng.choice(len(paths), sample, replace=False))]
+    rows = []
+    for p in paths:
+        try:
+            with Image.open(p) as img:
+                rows.append((img.format, img.mode, f"{img.width}x{img.height}"))
+        except (OSError, UnidentifiedImageError):
+            rows.append(("unreadable", "-", "-"))
+    df = pd.DataFrame(rows, columns=["format", "mode", "size"])
+    return df.value_counts().rename("files").reset_index()
+
+
+def pixel_stats(data: FERData):
+    """Mean, standard deviation and range of pixel intensities per split and class."""
+    import pandas as pd
+    rows = []
+    for split, x, y in (("train", data.x_train, data.y_train), ("test", data.x_test, data.y_test)):
+        for i, name in enumerate(CLASS_NAMES):
+            xi = x[y == i].astype(np.float32)
+            if len(xi):
+                rows.append((split, name, xi.mean(), xi.std(), int(xi.min()), int(xi.max())))
+        xf = x.astype(np.float32)
+        rows.append((split, "all", xf.mean(), xf.std(), int(xf.min()), int(xf.max())))
+    return pd.DataFrame(rows, columns=["split", "emotion", "mean", "std", "min", "max"]).round(2)
+
+
+# --------------------------------------------------------------------------- preprocessing
+def to_model_input(x: np.ndarray) -> np.ndarray:
+    """uint8 faces ``(N, 48, 48)`` -> float32 ``(N, 48, 48, 1)`` scaled to [0, 1]."""
+    x = np.asarray(x)
+    if x.ndim == 2:
+        x = x[None]
+    if x.ndim == 3:
+        x = x[..., None]
+    return (x.astype(np.float32) / 255.0)
+
+
+def stratified_subset(y: np.ndarray, n: int | None, seed: int = 42) -> np.ndarray:
+    """Indices of a class-stratified random subset of size ``n`` (all indices if None)."""
+    if n is None or n >= len(y):
+        return np.arange(len(y))
+    from sklearn.model_selection import train_test_split
+    idx, _ = train_test_split(np.arange(len(y)), train_size=n, stratify=y, random_state=seed)
+    return np.sort(idx)
+
+
+@dataclass
+class Splits:
+    """The arrays a course run trains and evaluates on (uint8 faces, int labels)."""
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_val: np.ndarray
+    y_val: np.ndarray
+    tests: dict[str, tuple[np.ndarray, np.ndarray]]   # "PrivateTest", "PublicTest", "test"
+    validation: str
+
+    def sizes(self):
+        import pandas as pd
+        rows = {"train": self.y_train, "validation": self.y_val}
+        rows.update({k: v[1] for k, v in self.tests.items()})
+        return pd.DataFrame({k: np.bincount(v, minlength=len(CLASS_NAMES)) for k, v in rows.items()},
+                            index=pd.Index(CLASS_NAMES, name="emotion")).T.assign(
+            total=lambda d: d.sum(axis=1))
+
+
+def make_splits(data: FERData, validation: str = "split", val_fraction: float = 0.1,
+                seed: int = 42, train_limit: int | None = None,
+                eval_limit: int | None = None) -> Splits:
+    """Training, validation and test sets, following the course protocol.
+
+    Args:
+        validation: ``"split"`` carves a stratified ``val_fraction`` out of train/;
+            ``"public"`` uses PublicTest as validation (PrivateTest stays the headline).
+        train_limit / eval_limit: stratified subsets for quick runs (the ``smoke`` profile).
+    Test sets are ``PrivateTest`` (headline), ``PublicTest`` and ``test`` (the whole folder).
+    PrivateTest is never used for selecting anything.
+    """
+    from sklearn.model_selection import train_test_split
+    x, y = data.x_train, data.y_train
+    if validation == "split":
+        tr, va = train_test_split(np.arange(len(y)), test_size=val_fraction, stratify=y,
+                                  random_state=seed)
+        x_tr, y_tr, x_va, y_va = x[np.sort(tr)], y[np.sort(tr)], x[np.sort(va)], y[np.sort(va)]
+    elif validation == "public":
+        x_tr, y_tr = x, y
+        x_va, y_va = data.test_subset(PUBLIC_TEST)
+    else:
+        raise ValueError(f"validation must be 'split' or 'public', got {validation!r}")
+    keep = stratified_subset(y_tr, train_limit, seed)
+    x_tr, y_tr = x_tr[keep], y_tr[keep]
+
+    def limit(xs, ys):
+        k = stratified_subset(ys, eval_limit, seed)
+        return xs[k], ys[k]
+
+    x_va, y_va = limit(x_va, y_va)
+    tests = {name: limit(*data.test_subset(usage)) for name, usage in
+             ((PRIVATE_TEST, PRIVATE_TEST), (PUBLIC_TEST, PUBLIC_TEST), ("test", None))}
+    return Splits(x_tr, y_tr, x_va, y_va, tests, validation)
+
+
+def augmentation_layers(rotation: float = 0.05, zoom: float = 0.1, translation: float = 0.1,
+                        flip: bool = True, seed: int | None = None):
+    """Keras preprocessing layers for training-time augmentation.
+
+    ``rotation`` is a fraction of a full turn (0.05 = +-18 degrees); zoom and translation
+    are fractions of the image size. These replace Keras 2's removed ``ImageDataGenerator``.
+    """
+    import keras
+    layers = []
+    if flip:
+        layers.append(keras.layers.RandomFlip("horizontal", seed=seed))
+    if rotation:
+        layers.append(keras.layers.RandomRotation(rotation, fill_mode="reflect", seed=seed))
+    if zoom:
+        layers.append(keras.layers.RandomZoom(zoom, fill_mode="reflect", seed=seed))
+    if translation:
+        layers.append(keras.layers.RandomTranslation(translation, translation, fill_mode="reflect",
+                                                     seed=seed))
+    return keras.Sequential(layers, name="augmentation")
+
+
+def make_dataset(x: np.ndarray, y: np.ndarray | None = None, *, batch_size: int = 64,
+                 shuffle: bool = False, augment=None, one_hot: bool = True,
+                 label_smoothing: float = 0.0, seed: int = 42, cache: bool = True):
+    """A ``tf.data`` pipeline: uint8 faces -> float32 [0, 1] batches, labels one-hot.
+
+    Caches the decoded tensors, shuffles each epoch (``shuffle=True``), applies
+    ``augment`` (a Keras layer/model, e.g. ``augmentation_layers()``) per batch on the
+    fly, batches and prefetches.
+    """
+    import tensorflow as tf
+    x = np.asarray(x)
+    if x.ndim == 3:
+        x = x[..., None]
+    n_classes = len(CLASS_NAMES)
+    ds = tf.data.Dataset.from_tensor_slices((x,) if y is None else (x, np.asarray(y)))
+    if cache:
+        ds = ds.cache()
+    if shuffle:
+        ds = ds.shuffle(min(len(x), 50_000), seed=seed, reshuffle_each_iteration=True)
+    ds = ds.batch(batch_size)
+
+    def convert(*item):
+        images = tf.cast(item[0], tf.float32) / 255.0
+        if augment is not None:
+            images = augment(images, training=True)
+        if y is None:
+            return images
+        labels = item[1]
+        if one_hot:
+            labels = tf.one_hot(labels, n_classes)
+            if label_smoothing:
+                labels = labels * (1.0 - label_smoothing) + label_smoothing / n_classes
+        return images, labels
+
+    return ds.map(convert, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)

@@ -1,0 +1,271 @@
+"""Training: seeds, precision, compilation, callbacks and a resumable ``fit``.
+
+The training recipe of the course lives in ``TrainConfig``; ``train_model`` runs it with
+Keras callbacks (EarlyStopping restoring the best weights, ModelCheckpoint on the best
+validation accuracy, BackupAndRestore so an interrupted run resumes, CSVLogger) and an
+optional ``tf.distribute`` strategy (``MirroredStrategy`` for several GPUs).
+"""
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from .config import CLASS_NAMES, NUM_CLASSES
+
+
+def set_seed(seed: int = 42) -> None:
+    """Seed Python, NumPy and TensorFlow (``PYTHONHASHSEED`` must be set before Python starts)."""
+    import keras
+    keras.utils.set_random_seed(seed)
+
+
+def has_gpu() -> bool:
+    import tensorflow as tf
+    return bool(tf.config.list_physical_devices("GPU"))
+
+
+def hardware_description() -> str:
+    """A one-line description of the machine: GPU name, or CPU model and core count."""
+    import platform
+    import tensorflow as tf
+    gpus = tf.config.list_physical_devices("GPU")
+    if gpus:
+        details = tf.config.experimental.get_device_details(gpus[0])
+        return f"{len(gpus)} x GPU {details.get('device_name', 'unknown')}"
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as fh:
+            for line in fh:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return f"CPU {cpu}, {os.cpu_count()} cores, no GPU"
+
+
+def cpu_has_bf16() -> bool:
+    """True when the CPU has bfloat16 instructions (AVX512-BF16 or AMX)."""
+    try:
+        with open("/proc/cpuinfo") as fh:
+            flags = fh.read()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def setup_precision(policy: str = "auto") -> str:
+    """Set the Keras dtype policy and return its name.
+
+    ``auto``: ``mixed_float16`` on a GPU; on a CPU ``mixed_bfloat16`` only when the CPU
+    has bfloat16 instructions, else ``float32``. (Measured on a 2-core AMD EPYC with AVX2
+    only: ``mixed_bfloat16`` trained 11x *slower* than float32, 9 vs 100 images/s;
+    ``scripts/benchmark_training.py`` measures it on yours.)
+    """
+    import keras
+    if policy == "auto":
+        policy = "mixed_float16" if has_gpu() else ("mixed_bfloat16" if cpu_has_bf16() else "float32")
+    keras.mixed_precision.set_global_policy(policy)
+    return policy
+
+
+@dataclass
+class TrainConfig:
+    """Everything that defines a training run (saved beside the model)."""
+
+    epochs: int = 30
+    batch_size: int = 64
+    learning_rate: float = 1e-3
+    optimizer: str = "adamw"          # "adamw", "adam" or "sgd" (momentum 0.9, Nesterov)
+    weight_decay: float = 1e-4
+    schedule: str = "cosine"          # "cosine" (with warm-up), "plateau" or "constant"
+    warmup_epochs: int = 1
+    label_smoothing: float = 0.1
+    augment: bool = True
+    rotation: float = 0.04            # fraction of a full turn (0.04 = +-14 degrees)
+    zoom: float = 0.1
+    translation: float = 0.1
+    class_weight: str | None = None   # None, "balanced" or "sqrt"
+    patience: int = 8
+    seed: int = 42
+    extra: dict = field(default_factory=dict)
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def class_weights(y: np.ndarray, mode: str | None) -> dict[int, float] | None:
+    """Per-class loss weights: ``balanced`` (n / (k * count)), ``sqrt`` (its square root) or None."""
+    if mode is None:
+        return None
+    counts = np.bincount(y, minlength=NUM_CLASSES).astype(np.float64)
+    w = len(y) / (NUM_CLASSES * np.maximum(counts, 1))
+    if mode == "sqrt":
+        w = np.sqrt(w)
+    elif mode != "balanced":
+        raise ValueError(f"class_weight must be None, 'balanced' or 'sqrt', got {mode!r}")
+    return {i: float(v) for i, v in enumerate(w)}
+
+
+def make_optimizer(name: str, learning_rate, weight_decay: float = 1e-4):
+    import keras
+    if name == "adamw":
+        return keras.optimizers.AdamW(learning_rate, weight_decay=weight_decay)
+    if name == "adam":
+        return keras.optimizers.Adam(learning_rate)
+    if name == "sgd":
+        return keras.optimizers.SGD(learning_rate, momentum=0.9, nesterov=True,
+                                    weight_decay=weight_decay or None)
+    raise ValueError(f"optimizer must be 'adamw', 'adam' or 'sgd', got {name!r}")
+
+
+def compile_model(model, learning_rate=1e-3, optimizer: str = "adam", weight_decay: float = 1e-4,
+                  label_smoothing: float = 0.0):
+    """Compile for one-hot labels: categorical cross-entropy, accuracy and top-2 accuracy."""
+    import keras
+    model.compile(
+        optimizer=make_optimizer(optimizer, learning_rate, weight_decay),
+        loss=keras.losses.CategoricalCrossentropy(label_smoothing=label_smoothing),
+        metrics=["accuracy", keras.metrics.TopKCategoricalAccuracy(k=2, name="top2_accuracy")],
+    )
+    return model
+
+
+def learning_rate_for(cfg: TrainConfig, steps_per_epoch: int):
+    """The learning rate (or schedule) that ``cfg.schedule`` asks for."""
+    import keras
+    if cfg.schedule != "cosine":
+        return cfg.learning_rate
+    warmup = min(cfg.warmup_epochs * steps_per_epoch, max(cfg.epochs - 1, 0) * steps_per_epoch)
+    decay = max(cfg.epochs * steps_per_epoch - warmup, 1)
+    return keras.optimizers.schedules.CosineDecay(
+        initial_learning_rate=cfg.learning_rate / 10 if warmup else cfg.learning_rate,
+        decay_steps=decay, alpha=0.01,
+        warmup_target=cfg.learning_rate if warmup else None, warmup_steps=warmup)
+
+
+class EpochTimer:
+    """A Keras callback recording each epoch's wall time and training images/second."""
+
+    def __new__(cls, n_images: int):
+        import keras
+
+        class _Timer(keras.callbacks.Callback):
+            def __init__(self):
+                super().__init__()
+                self.times: list[float] = []
+                self.n_images = n_images
+
+            def on_epoch_begin(self, epoch, logs=None):
+                self._start = time.perf_counter()
+
+            def on_epoch_end(self, epoch, logs=None):
+                elapsed = time.perf_counter() - self._start
+                self.times.append(elapsed)
+                if logs is not None:
+                    logs["epoch_seconds"] = elapsed
+                    logs["images_per_second"] = self.n_images / elapsed
+
+        return _Timer()
+
+
+def train_model(build_fn: Callable, x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray,
+                y_val: np.ndarray, cfg: TrainConfig, out_dir: str | os.PathLike | None = None,
+                strategy=None, verbose: int | str = "auto"):
+    """Build (inside ``strategy.scope()``), compile and fit a model on uint8 faces.
+
+    Args:
+        build_fn: returns an uncompiled Keras model, e.g. ``lambda: build_vgg_bn(32)``.
+        cfg: the recipe. ``cfg.epochs`` is the maximum; EarlyStopping on validation
+            accuracy restores the best weights.
+        out_dir: if given, writes ``best.keras`` (best validation accuracy), ``history.csv``,
+            ``history.json``, ``train_config.json`` and a ``backup/`` folder that lets an
+            interrupted run resume where it stopped.
+        strategy: a ``tf.distribute.Strategy`` (default: TensorFlow's default strategy).
+
+    Returns:
+        ``(model, history_dict, seconds)``.
+    """
+    import keras
+    import tensorflow as tf
+
+    from .data import augmentation_layers, make_dataset
+
+    set_seed(cfg.seed)
+    strategy = strategy or tf.distribute.get_strategy()
+    global_batch = cfg.batch_size
+    augment = (augmentation_layers(cfg.rotation, cfg.zoom, cfg.translation, flip=True, seed=cfg.seed)
+               if cfg.augment else None)
+    train_ds = make_dataset(x_train, y_train, batch_size=global_batch, shuffle=True, augment=augment,
+                            label_smoothing=0.0, seed=cfg.seed)
+    val_ds = make_dataset(x_val, y_val, batch_size=256)
+    steps = int(np.ceil(len(x_train) / global_batch))
+
+    with strategy.scope():
+        model = build_fn()
+        compile_model(model, learning_rate_for(cfg, steps), cfg.optimizer, cfg.weight_decay,
+                      cfg.label_smoothing)
+
+    timer = EpochTimer(len(x_train))
+    callbacks = [timer, keras.callbacks.EarlyStopping(monitor="val_accuracy", patience=cfg.patience,
+                                                      restore_best_weights=True, verbose=1)]
+    if cfg.schedule == "plateau":
+        callbacks.append(keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5,
+                                                           patience=max(2, cfg.patience // 3)))
+    if out_dir is not None:
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "train_config.json").write_text(json.dumps(cfg.as_dict(), indent=2))
+        callbacks += [
+            keras.callbacks.ModelCheckpoint(out / "best.keras", monitor="val_accuracy",
+                                            save_best_only=True),
+            keras.callbacks.BackupAndRestore(str(out / "backup")),
+            keras.callbacks.CSVLogger(str(out / "history.csv"), append=True),
+        ]
+    start = time.perf_counter()
+    history = model.fit(train_ds, validation_data=val_ds, epochs=cfg.epochs, callbacks=callbacks,
+                        class_weight=class_weights(y_train, cfg.class_weight), verbose=verbose,
+                        shuffle=False)   # tf.data already shuffles every epoch
+    seconds = time.perf_counter() - start
+    hist = {k: [float(v) for v in vals] for k, vals in history.history.items()}
+    if out_dir is not None:
+        save_history(hist, Path(out_dir) / "history.json", seconds=seconds)
+    return model, hist, seconds
+
+
+def save_history(history: dict, path: str | os.PathLike, **extra) -> Path:
+    """Write a Keras history dict (plus any extra fields) as JSON."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"history": history, **extra}, indent=2))
+    return path
+
+
+def load_history(path: str | os.PathLike) -> dict:
+    """Read a history written by ``save_history``; returns the whole JSON object."""
+    return json.loads(Path(path).read_text())
+
+
+def recipe(profile) -> tuple[dict, TrainConfig]:
+    """The course's training recipe for a run profile: ``(build_vgg_bn kwargs, TrainConfig)``.
+
+    A BN-VGG (width from the profile), AdamW with a warm-up + cosine schedule, label
+    smoothing 0.1 and flip/rotation/zoom/translation augmentation. Notebook 03 trains it.
+    """
+    model_kwargs = dict(width=profile.model_width, blocks=4, convs_per_block=2, dropout=0.4,
+                        block_dropout=0.1, dense_units=256)
+    cfg = TrainConfig(epochs=profile.epochs, batch_size=profile.batch_size, learning_rate=1e-3,
+                      optimizer="adamw", weight_decay=1e-4, schedule="cosine", warmup_epochs=1,
+                      label_smoothing=0.1, augment=True, patience=profile.patience)
+    return model_kwargs, cfg
+
+
+__all__ = ["recipe", "CLASS_NAMES", "TrainConfig", "class_weights", "compile_model", "has_gpu",
+           "hardware_description", "learning_rate_for", "load_history", "save_history",
+           "set_seed", "setup_precision", "train_model"]

@@ -1,0 +1,55 @@
+"""Shared fixtures. Real-data tests need FER2013_DIR; they skip without it, except in CI."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from fer_utils.config import CLASS_NAMES  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def real_data_dir() -> Path:
+    """The real FER-2013 folder; skip (locally) or fail (CI) when it is absent."""
+    value = os.environ.get("FER2013_DIR")
+    path = Path(value) if value else None
+    if path is None or not (path / "train").is_dir():
+        if os.environ.get("CI"):
+            pytest.fail("CI must test on the real data: set FER2013_DIR to ../shared/fer2013.")
+        pytest.skip("FER-2013 not available: set FER2013_DIR to run the real-data tests.")
+    return path
+
+
+@pytest.fixture(scope="session")
+def real_data(real_data_dir):
+    from fer_utils.data import load_fer2013
+    return load_fer2013(real_data_dir, verbose=False)
+
+
+def write_face(path: Path, value: int = 128, mode: str = "L", size: int = 48) -> Path:
+    """Write a small test image of the given mode and size."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(value)
+    arr = rng.integers(0, 256, (size, size), dtype=np.uint8)
+    img = Image.fromarray(arr)
+    if mode != "L":
+        img = img.convert(mode)
+    img.save(path)
+    return path
+
+
+@pytest.fixture()
+def tiny_dataset(tmp_path) -> Path:
+    """A valid Kaggle-layout dataset: 3 train and 2 test faces per class."""
+    root = tmp_path / "fer"
+    for c, name in enumerate(CLASS_NAMES):
+        for i in range(3):
+            write_face(root / "train" / name / f"Training_{c}{i}.jpg", value=c * 10 + i)
+        write_face(root / "test" / name / f"PublicTest_{c}.jpg", value=100 + c)
+        write_face(root / "test" / name / f"PrivateTest_{c}.jpg", value=200 + c)
+    return root

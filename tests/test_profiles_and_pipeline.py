@@ -1,0 +1,64 @@
+"""Run profiles, preprocessing and the tf.data pipeline."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from fer_utils import config
+from fer_utils.data import (augmentation_layers, make_dataset, stratified_subset, to_gray_uint8,
+                            to_model_input)
+
+
+def test_profile_switch(monkeypatch):
+    monkeypatch.delenv("FER_PROFILE", raising=False)
+    assert config.get_profile().name == "laptop"
+    monkeypatch.setenv("FER_PROFILE", "SMOKE")
+    assert config.get_profile().name == "smoke"
+    assert config.get_profile("full").epochs > config.get_profile("laptop").epochs
+    monkeypatch.setenv("FER_PROFILE", "huge")
+    with pytest.raises(ValueError, match="smoke, laptop, full"):
+        config.get_profile()
+
+
+def test_constants_are_consistent():
+    assert config.CLASS_NAMES == tuple(sorted(config.CLASS_NAMES))
+    assert set(config.CSV_LABEL_TO_NAME.values()) == set(config.CLASS_NAMES)
+    assert config.CSV_LABEL_TO_NAME[4] == "sad" and config.CSV_LABEL_TO_NAME[6] == "neutral"
+    assert config.INPUT_SHAPE == (48, 48, 1)
+
+
+def test_to_model_input_scales_to_unit_range():
+    x = np.array([[[0, 255]]], dtype=np.uint8).repeat(48, 1).repeat(24, 2)
+    out = to_model_input(x)
+    assert out.shape == (1, 48, 48, 1) and out.dtype == np.float32
+    assert out.min() == 0.0 and out.max() == 1.0
+    assert to_model_input(x[0]).shape == (1, 48, 48, 1)
+
+
+def test_to_gray_handles_transparency():
+    from PIL import Image
+    rgba = Image.new("RGBA", (10, 10), (0, 0, 0, 0))            # fully transparent black
+    assert to_gray_uint8(rgba, size=None).min() == 255          # composited on white
+
+
+def test_stratified_subset_keeps_proportions():
+    y = np.repeat(np.arange(7), [400, 40, 400, 700, 500, 480, 310])
+    idx = stratified_subset(y, 500, seed=0)
+    assert len(idx) == 500 and len(np.unique(idx)) == 500
+    assert np.abs(np.bincount(y[idx]) / 500 - np.bincount(y) / len(y)).max() < 0.01
+
+
+def test_dataset_batches_and_augmentation():
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 256, (70, 48, 48), dtype=np.uint8)
+    y = rng.integers(0, 7, 70)
+    ds = make_dataset(x, y, batch_size=32, shuffle=True, augment=augmentation_layers(seed=1))
+    images, labels = next(iter(ds))
+    assert images.shape == (32, 48, 48, 1) and labels.shape == (32, 7)
+    assert float(images.numpy().min()) >= 0.0 and float(images.numpy().max()) <= 1.0
+    assert np.allclose(labels.numpy().sum(axis=1), 1.0)
+    plain = next(iter(make_dataset(x, y, batch_size=70)))[0].numpy()
+    np.testing.assert_allclose(plain, to_model_input(x))      # no shuffle, no augmentation: exact
+    assert sum(1 for _ in ds) == 3
+    unlabelled = next(iter(make_dataset(x, batch_size=8)))
+    assert unlabelled.shape == (8, 48, 48, 1)
