@@ -45,6 +45,11 @@ CACHE_DIR: Path = DATA_DIR / "cache"
 SYNTHETIC_DIR: Path = DATA_DIR / "synthetic_fer"
 #: Everything a course run produces: models, histories, figures, executed notebooks, metrics.
 OUTPUT_DIR: Path = Path(os.environ.get("FER_OUTPUT_DIR", PROJECT_ROOT / "outputs")).resolve()
+#: Models and histories written by notebooks 03 and 04, figures by all notebooks.
+MODELS_DIR: Path = OUTPUT_DIR / "models"
+FIGURES_DIR: Path = OUTPUT_DIR / "figures"
+BASELINE_MODEL: Path = MODELS_DIR / "fer_cnn.keras"        # notebook 03
+BEST_MODEL: Path = MODELS_DIR / "fer_cnn_best.keras"       # notebook 04
 #: The model shipped inside the package (see ``fer_utils/assets/``).
 ASSETS_DIR: Path = Path(__file__).resolve().parent / "assets"
 SHIPPED_MODEL: Path = ASSETS_DIR / "fer_cnn.keras"
@@ -79,7 +84,7 @@ class Profile:
 
 PROFILES: dict[str, Profile] = {
     # CI: seconds per notebook; numbers are meaningless, code paths are exercised.
-    "smoke": Profile("smoke", train_limit=1400, eval_limit=700, epochs=2, batch_size=64,
+    "smoke": Profile("smoke", train_limit=700, eval_limit=700, epochs=2, batch_size=64,
                      patience=2, model_width=16, tuner_trials=2, tuner_epochs=1,
                      ablation_epochs=1, final_epochs=1),
     # A laptop CPU: the whole course in a few hours, a model that reaches mid-60s accuracy.

@@ -214,7 +214,7 @@ def train_model(build_fn: Callable, x_train: np.ndarray, y_train: np.ndarray, x_
 
     timer = EpochTimer(len(x_train))
     callbacks = [timer, keras.callbacks.EarlyStopping(monitor="val_accuracy", patience=cfg.patience,
-                                                      restore_best_weights=True, verbose=1)]
+                                                      restore_best_weights=True, verbose=1 if verbose else 0)]
     if cfg.schedule == "plateau":
         callbacks.append(keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5,
                                                            patience=max(2, cfg.patience // 3)))
@@ -266,6 +266,47 @@ def recipe(profile) -> tuple[dict, TrainConfig]:
     return model_kwargs, cfg
 
 
-__all__ = ["recipe", "CLASS_NAMES", "TrainConfig", "class_weights", "compile_model", "has_gpu",
+def find_trained_model(candidates=None):
+    """The first model file that exists: notebook 04's best, notebook 03's, the shipped one.
+
+    Returns the path, or None when none exists.
+    """
+    from . import config
+    for path in candidates or (config.BEST_MODEL, config.BASELINE_MODEL, config.SHIPPED_MODEL):
+        if Path(path).exists():
+            return Path(path)
+    return None
+
+
+def quick_standin_model(x_train: np.ndarray, y_train: np.ndarray, epochs: int = 2, seed: int = 42):
+    """A small model trained for a few epochs: the stand-in a ``smoke`` run uses when an
+    earlier notebook's model is missing. Its accuracy means nothing."""
+    from .data import make_dataset
+    from .models import build_vgg_bn
+    set_seed(seed)
+    model = compile_model(build_vgg_bn(width=8, blocks=3, dense_units=32), 3e-3)
+    model.fit(make_dataset(x_train, y_train, batch_size=64, shuffle=True, seed=seed), epochs=epochs,
+              verbose=0, shuffle=False)
+    return model
+
+
+def run_experiment(name: str, build_fn: Callable, cfg: TrainConfig, splits, **notes) -> dict:
+    """Train one configuration and summarise it (validation only: test sets are not touched).
+
+    Returns a row: name, best validation accuracy and its epoch, final validation loss,
+    parameters, seconds, plus any ``notes`` (the settings that differ).
+    """
+    import keras
+    model, hist, seconds = train_model(build_fn, splits.x_train, splits.y_train, splits.x_val,
+                                       splits.y_val, cfg, verbose=0)
+    best = int(np.argmax(hist["val_accuracy"]))
+    row = {"experiment": name, **notes, "val_accuracy": hist["val_accuracy"][best], "best_epoch": best + 1,
+           "epochs_run": len(hist["loss"]), "train_accuracy": hist["accuracy"][best],
+           "val_loss": hist["val_loss"][best], "params": model.count_params(), "seconds": round(seconds, 1)}
+    keras.backend.clear_session()
+    return row
+
+
+__all__ = ["run_experiment", "find_trained_model", "quick_standin_model", "recipe", "CLASS_NAMES", "TrainConfig", "class_weights", "compile_model", "has_gpu",
            "hardware_description", "learning_rate_for", "load_history", "save_history",
            "set_seed", "setup_precision", "train_model"]

@@ -1,0 +1,185 @@
+"""Evaluate a classifier: metrics per split, confusion, mistakes and Grad-CAM.
+
+Metrics come from scikit-learn; probabilities from the model, optionally averaged over
+test-time augmentation (horizontal flip and shifted crops).
+"""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+
+from .config import CLASS_NAMES, NUM_CLASSES
+from .data import to_model_input
+
+
+# --------------------------------------------------------------------------- predictions
+def tta_views(x: np.ndarray, shift: int = 2) -> list[np.ndarray]:
+    """Test-time augmentation views of float faces ``(N, 48, 48, 1)``: the image, its mirror,
+    and both shifted by ``shift`` pixels in four directions (crops of a reflect-padded image)."""
+    views = []
+    for img in (x, x[:, :, ::-1]):
+        views.append(img)
+        if shift:
+            pad = np.pad(img, ((0, 0), (shift, shift), (shift, shift), (0, 0)), mode="reflect")
+            n = img.shape[1]
+            for dy, dx in ((0, 0), (0, 2 * shift), (2 * shift, 0), (2 * shift, 2 * shift)):
+                views.append(pad[:, dy:dy + n, dx:dx + n])
+    return views
+
+
+def predict_proba(model, x: np.ndarray, batch_size: int = 256, tta: bool = False) -> np.ndarray:
+    """Class probabilities ``(N, 7)`` for uint8 faces ``(N, 48, 48)`` (or float [0, 1] input)."""
+    x = to_model_input(x) if x.dtype == np.uint8 else np.asarray(x, np.float32)
+    if x.ndim == 3:
+        x = x[..., None]
+    views = tta_views(x) if tta else [x]
+    probs = [model.predict(v, batch_size=batch_size, verbose=0) for v in views]
+    return np.mean(probs, axis=0).astype(np.float64)
+
+
+# --------------------------------------------------------------------------- metrics
+def metrics_from_proba(y_true: np.ndarray, proba: np.ndarray) -> dict:
+    """Accuracy, loss, top-2 accuracy, per-class precision/recall/F1 with macro and weighted
+    averages, and the confusion matrix (counts and row-normalized), as plain Python types."""
+    from sklearn.metrics import (accuracy_score, confusion_matrix, log_loss,
+                                 precision_recall_fscore_support, top_k_accuracy_score)
+    y_true = np.asarray(y_true)
+    labels = list(range(NUM_CLASSES))
+    y_pred = proba.argmax(axis=1)
+    p, r, f, s = precision_recall_fscore_support(y_true, y_pred, labels=labels, zero_division=0)
+    cm = confusion_matrix(y_true, y_pred, labels=labels)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cm_norm = np.nan_to_num(cm / cm.sum(axis=1, keepdims=True))
+    out = {
+        "n": int(len(y_true)),
+        "accuracy": float(accuracy_score(y_true, y_pred)),
+        "loss": float(log_loss(y_true, np.clip(proba, 1e-7, 1), labels=labels)),
+        "top2_accuracy": float(top_k_accuracy_score(y_true, proba, k=2, labels=labels)),
+        "per_class": {name: {"precision": float(p[i]), "recall": float(r[i]), "f1": float(f[i]),
+                             "support": int(s[i])} for i, name in enumerate(CLASS_NAMES)},
+        "confusion_matrix": cm.tolist(),
+        "confusion_matrix_normalized": cm_norm.round(4).tolist(),
+    }
+    for avg in ("macro", "weighted"):
+        pa, ra, fa, _ = precision_recall_fscore_support(y_true, y_pred, labels=labels, average=avg,
+                                                        zero_division=0)
+        out[avg] = {"precision": float(pa), "recall": float(ra), "f1": float(fa)}
+    return out
+
+
+def evaluate_model(model, sets: dict[str, tuple[np.ndarray, np.ndarray]], tta: bool = False,
+                   batch_size: int = 256) -> tuple[dict, dict]:
+    """Metrics for each named labelled set, e.g. ``{"validation": (x, y), "PrivateTest": ...}``.
+
+    Returns ``(metrics, probabilities)`` keyed by set name.
+    """
+    metrics, probas = {}, {}
+    for name, (x, y) in sets.items():
+        probas[name] = predict_proba(model, x, batch_size=batch_size, tta=tta)
+        metrics[name] = metrics_from_proba(y, probas[name])
+    return metrics, probas
+
+
+def summary_table(metrics: dict):
+    """One row per set: n, accuracy, top-2 accuracy, loss, macro and weighted F1."""
+    import pandas as pd
+    rows = {name: {"n": m["n"], "accuracy": m["accuracy"], "top2_accuracy": m["top2_accuracy"],
+                   "loss": m["loss"], "macro_f1": m["macro"]["f1"], "weighted_f1": m["weighted"]["f1"]}
+            for name, m in metrics.items()}
+    return pd.DataFrame(rows).T.astype({"n": int}).round(4)
+
+
+def per_class_table(m: dict):
+    """Precision, recall, F1 and support per class, plus macro and weighted averages."""
+    import pandas as pd
+    df = pd.DataFrame(m["per_class"]).T
+    for avg in ("macro", "weighted"):
+        df.loc[f"{avg} avg"] = [m[avg]["precision"], m[avg]["recall"], m[avg]["f1"], m["n"]]
+    df["support"] = df["support"].astype(int)
+    return df.round(3)
+
+
+def confused_pairs(cm, top: int = 10):
+    """The most frequent (true, predicted) mistakes: count, share of the true class's images."""
+    import pandas as pd
+    cm = np.asarray(cm)
+    rows = []
+    for t in range(NUM_CLASSES):
+        for p in range(NUM_CLASSES):
+            if t != p and cm[t, p]:
+                rows.append((CLASS_NAMES[t], CLASS_NAMES[p], int(cm[t, p]), cm[t, p] / max(cm[t].sum(), 1)))
+    df = pd.DataFrame(rows, columns=["true", "predicted", "count", "share_of_true"])
+    return df.sort_values("count", ascending=False).head(top).reset_index(drop=True).round(3)
+
+
+def select_mistakes(y_true: np.ndarray, proba: np.ndarray, kind: str = "confident_wrong",
+                    n: int = 12) -> np.ndarray:
+    """Indices of the ``n`` most confident wrong predictions (``confident_wrong``) or the
+    least confident right ones (``unsure_right``)."""
+    pred, conf = proba.argmax(1), proba.max(1)
+    if kind == "confident_wrong":
+        idx = np.flatnonzero(pred != y_true)
+        return idx[np.argsort(-conf[idx])][:n]
+    if kind == "unsure_right":
+        idx = np.flatnonzero(pred == y_true)
+        return idx[np.argsort(conf[idx])][:n]
+    raise ValueError("kind must be 'confident_wrong' or 'unsure_right'")
+
+
+# --------------------------------------------------------------------------- Grad-CAM
+def last_conv_layer(model) -> str:
+    """Name of the model's last 2-D convolution layer."""
+    import keras
+    for layer in reversed(model.layers):
+        if isinstance(layer, keras.layers.Conv2D):
+            return layer.name
+    raise ValueError(f"Model {model.name} has no Conv2D layer for Grad-CAM.")
+
+
+def grad_cam(model, face: np.ndarray, class_index: int | None = None,
+             layer_name: str | None = None) -> np.ndarray:
+    """Grad-CAM heatmap (values in [0, 1], the face's spatial size) for one face.
+
+    ``face``: uint8 ``(48, 48)`` or float ``(48, 48, 1)``. ``class_index`` defaults to the
+    predicted class. The heatmap weights the last conv layer's activations by the average
+    gradient of the class score (Selvaraju et al., 2017), keeps the positive part and
+    upsamples it to the input size.
+    """
+    import keras
+    import tensorflow as tf
+    x = to_model_input(face) if np.asarray(face).dtype == np.uint8 else np.asarray(face, np.float32)[None]
+    if x.ndim == 3:
+        x = x[..., None]
+    layer = model.get_layer(layer_name or last_conv_layer(model))
+    # the activation after the conv (and its batch norm), if the model has one
+    grad_model = keras.Model(model.inputs, [layer.output, model.output])
+    inputs = tf.convert_to_tensor(x)
+    with tf.GradientTape() as tape:
+        conv_out, preds = grad_model(inputs, training=False)
+        if class_index is None:
+            class_index = int(tf.argmax(preds[0]))
+        score = preds[:, class_index]
+    grads = tape.gradient(score, conv_out)
+    weights = tf.reduce_mean(tf.cast(grads, tf.float32), axis=(1, 2))
+    cam = tf.nn.relu(tf.reduce_sum(tf.cast(conv_out, tf.float32) * weights[:, None, None, :], axis=-1))[0]
+    cam = tf.image.resize(cam[..., None], x.shape[1:3], method="bilinear")[..., 0].numpy()
+    top = cam.max()
+    return cam / top if top > 0 else cam
+
+
+# --------------------------------------------------------------------------- saving
+def save_metrics(payload: dict, path: str | os.PathLike) -> Path:
+    """Write a metrics dictionary as indented JSON (NumPy types converted)."""
+    def default(o):
+        if isinstance(o, np.generic):
+            return o.item()
+        if isinstance(o, np.ndarray):
+            return o.tolist()
+        raise TypeError(f"not JSON serializable: {type(o)}")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(payload, indent=2, default=default))
+    return path
