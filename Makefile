@@ -1,17 +1,18 @@
 # Face Emotion Recognition course. `make help` lists the targets.
-# The run profile comes from FER_PROFILE (smoke | laptop | full; default laptop).
+# The run profile comes from FER_PROFILE (smoke | quick | laptop | full; default laptop).
 PYTHON ?= python
 OUT ?= outputs/run
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 export PYTHONHASHSEED ?= 0
 
-.PHONY: help install course test test-unit test-notebooks report benchmark lab clean
+.PHONY: help install course test test-unit test-notebooks test-report report benchmark benchmark-prediction lab clean
 help:
 	@echo "make install         install everything (python -m pip install -r requirements.txt)"
 	@echo "make course          run the six notebooks headless; executed copies + figures in $(OUT)"
 	@echo "make test            unit tests + the notebooks under nbval (use FER_PROFILE=smoke)"
 	@echo "make report          one HTML page from the outputs of a course run (for instructors)"
-	@echo "make benchmark       training/inference speed figures"
+	@echo "make benchmark       training/inference speed: course setup vs the plain Keras default"
+	@echo "make benchmark-prediction  face latency and video frames/s on one CPU core"
 	@echo "make lab             open JupyterLab in notebooks/"
 
 install:
@@ -20,7 +21,7 @@ install:
 course:
 	$(PYTHON) -m fer_utils.course --out $(OUT)
 
-test: test-unit test-notebooks
+test: test-unit test-notebooks test-report
 
 test-unit:
 	$(PYTHON) -m pytest tests
@@ -31,11 +32,18 @@ test-notebooks:
 			-p no:cacheprovider notebooks; \
 	else echo "no notebooks yet"; fi
 
+# the notebooks just run by nbval wrote outputs/metrics.json and the figures: the report must be complete
+test-report:
+	$(PYTHON) -m fer_utils.report --strict
+
 report:
 	$(PYTHON) -m fer_utils.report --run $(OUT)
 
 benchmark:
 	$(PYTHON) scripts/benchmark_training.py
+
+benchmark-prediction:
+	$(PYTHON) scripts/benchmark_prediction.py
 
 lab:
 	cd notebooks && $(PYTHON) -m jupyter lab

@@ -77,6 +77,7 @@ class Profile:
     tuner_epochs: int            # epochs per trial
     ablation_epochs: int         # epochs per on/off experiment in notebook 04
     final_epochs: int            # epochs of the retrained best configuration in 04
+    search_limit: int | None     # training faces per experiment/trial in 04 (stratified); None = all
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -86,15 +87,20 @@ PROFILES: dict[str, Profile] = {
     # CI: seconds per notebook; numbers are meaningless, code paths are exercised.
     "smoke": Profile("smoke", train_limit=700, eval_limit=700, epochs=2, batch_size=64,
                      patience=2, model_width=16, tuner_trials=2, tuner_epochs=1,
-                     ablation_epochs=1, final_epochs=1),
-    # A laptop CPU: the whole course in a few hours, a model that reaches mid-60s accuracy.
+                     ablation_epochs=1, final_epochs=1, search_limit=None),
+    # About an hour on 2 CPU cores: all the data, short trainings. The committed notebooks.
+    "quick": Profile("quick", train_limit=None, eval_limit=None, epochs=6, batch_size=64,
+                     patience=3, model_width=24, tuner_trials=3, tuner_epochs=2,
+                     ablation_epochs=3, final_epochs=6, search_limit=4000),
+    # A laptop CPU: the recipe trained properly (about 70 min for notebook 03 on 2 cores),
+    # the whole course in several hours.
     "laptop": Profile("laptop", train_limit=None, eval_limit=None, epochs=24, batch_size=64,
                       patience=8, model_width=24, tuner_trials=6, tuner_epochs=4,
-                      ablation_epochs=6, final_epochs=30),
+                      ablation_epochs=6, final_epochs=24, search_limit=8000),
     # One GPU: the full recipe.
     "full": Profile("full", train_limit=None, eval_limit=None, epochs=120, batch_size=128,
                     patience=25, model_width=64, tuner_trials=20, tuner_epochs=15,
-                    ablation_epochs=30, final_epochs=120),
+                    ablation_epochs=30, final_epochs=120, search_limit=None),
 }
 DEFAULT_PROFILE = "laptop"
 

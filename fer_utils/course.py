@@ -8,38 +8,87 @@ run with its name; the notebooks already executed are kept.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 from . import config
 
 
+@contextmanager
+def silenced_native_stderr():
+    """Send file descriptor 2 to /dev/null for a moment: TensorFlow's C++ logging at import
+    ignores Python's ``sys.stderr``. Python exceptions still show (they use ``sys.stderr``)."""
+    try:
+        sys.stderr.flush()
+        saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    except OSError:          # no usable fd 2: nothing to silence
+        yield
+        return
+    os.dup2(devnull, 2)
+    try:
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
 def notebook_setup(seed: int = 42):
     """The setup every notebook runs: seed everything, print profile, hardware and versions.
 
-    Returns the run profile (``FER_PROFILE``: smoke, laptop or full).
+    Returns the run profile (``FER_PROFILE``: smoke, quick, laptop or full).
     """
     import platform
+    import warnings
 
-    import keras
-    import tensorflow as tf
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    with silenced_native_stderr():   # TensorFlow's C++ start-up chatter (CUDA probing, CPU flags)
+        import keras
+        import tensorflow as tf
 
-    import fer_utils
-    from .training import hardware_description, set_seed
+        import fer_utils
+        from .training import hardware_description, set_seed
+        hardware = hardware_description()
+    tf.get_logger().setLevel("ERROR")   # e.g. retracing warnings when many small models are evaluated
+    warnings.filterwarnings("ignore", message=".*`shuffle=True` was passed.*")
 
     profile = config.get_profile()
     set_seed(seed)
-    print(f"Profile: {profile.name} (set FER_PROFILE=smoke|laptop|full)  |  {hardware_description()}")
+    print(f"Profile: {profile.name} (set FER_PROFILE=smoke|quick|laptop|full)  |  {hardware}")
     print(f"Python {platform.python_version()}, TensorFlow {tf.__version__}, Keras {keras.__version__}, "
           f"fer_utils {fer_utils.__version__}  |  started {time.strftime('%Y-%m-%d %H:%M')}")
     if profile.name == "smoke":
         print("SMOKE profile: tiny subsets and 1-2 epochs. The code runs; the accuracies mean nothing.")
+    elif profile.name == "quick":
+        print(f"QUICK profile: all the data, short trainings ({profile.epochs} epochs in 03). Accuracies sit "
+              "a few points below the laptop profile's.")
     return profile
 
 
 def notebooks(folder: Path) -> list[Path]:
     return sorted(p for p in folder.glob("[0-9][0-9]_*.ipynb"))
+
+
+RUN_RECORD_TAG = "run-record"
+
+
+def add_run_record(nb, profile_name: str, seconds: float) -> None:
+    """Put (or replace) a short markdown cell after the title: profile, hardware, date and
+    wall time of this execution, so a reader of the saved notebook sees them first."""
+    import nbformat
+
+    import fer_utils
+    from .training import hardware_description
+    text = (f"> **Executed outputs below:** profile `{profile_name}`, {hardware_description()}, "
+            f"wall time {seconds / 60:.1f} min, {time.strftime('%Y-%m-%d')}, fer_utils {fer_utils.__version__}. "
+            "Run it yourself with `make course` (see the README); in CI the `smoke` profile re-runs it.")
+    cell = nbformat.v4.new_markdown_cell(text)
+    cell.metadata["tags"] = [RUN_RECORD_TAG]
+    nb.cells = [c for c in nb.cells if RUN_RECORD_TAG not in c.get("metadata", {}).get("tags", [])]
+    nb.cells.insert(1, cell)
 
 
 def run_course(nb_dir: Path, out_dir: Path, timeout: int = 6 * 3600, only: list[str] | None = None) -> int:
@@ -64,6 +113,7 @@ def run_course(nb_dir: Path, out_dir: Path, timeout: int = 6 * 3600, only: list[
             print(f"FAILED {path.name} after {time.perf_counter() - start:.0f} s; partial copy in "
                   f"{out_dir / path.name}\n{str(err)[-2000:]}", file=sys.stderr)
             return 1
+        add_run_record(nb, profile.name, time.perf_counter() - start)
         nbformat.write(nb, out_dir / path.name)
         print(f"  {path.name}: {time.perf_counter() - start:.0f} s")
     print(f"Done. Figures and models are in {config.OUTPUT_DIR}.")

@@ -36,22 +36,35 @@ class FaceResult:
 
 
 # --------------------------------------------------------------------------- loading
-def load_image(path: str | os.PathLike) -> np.ndarray:
-    """Read an image file as a 2-D uint8 grayscale array at full resolution.
+def load_image(path: str | os.PathLike, color: bool = False) -> np.ndarray:
+    """Read an image file at full resolution: 2-D uint8 grayscale, or RGB ``(H, W, 3)`` with
+    ``color=True`` (for drawing results on the original photo).
 
-    EXIF rotation is applied; RGB, RGBA, palette and 16-bit images are converted.
-    Raises ``PredictionInputError`` naming the file for missing, empty or unreadable files.
+    EXIF rotation is applied; RGB, RGBA (composited on white), palette and 16-bit images are
+    converted. Raises ``PredictionInputError`` naming the file for missing, empty, truncated,
+    non-image or absurdly large files.
     """
     path = Path(path)
     if not path.exists():
         raise PredictionInputError(f"{path}: no such file.")
-    if path.is_file() and path.stat().st_size == 0:
-        raise PredictionInputError(f"{path}: empty file.")
+    if path.is_dir():
+        raise PredictionInputError(f"{path}: is a folder, not an image file.")
+    if path.stat().st_size == 0:
+        raise PredictionInputError(f"{path}: empty file (0 bytes).")
     try:
         with Image.open(path) as img:
             img.load()
             img = ImageOps.exif_transpose(img)
-            return to_gray_uint8(img, size=None)
+            gray = to_gray_uint8(img, size=None)
+            if not color:
+                return gray
+            if img.mode in ("RGB", "RGBA", "P", "CMYK", "YCbCr", "LA", "PA"):
+                rgba = img.convert("RGBA")
+                white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+                return np.asarray(Image.alpha_composite(white, rgba).convert("RGB"))
+            return np.stack([gray] * 3, axis=-1)    # grayscale and 16-bit images
+    except Image.DecompressionBombError as err:
+        raise PredictionInputError(f"{path}: image too large to open safely ({err}).") from None
     except (OSError, SyntaxError, ValueError) as err:
         raise PredictionInputError(f"{path}: not a readable image ({err}).") from None
 
@@ -89,14 +102,15 @@ def face_cascade():
 
 
 def detect_faces(gray: np.ndarray, min_size: int = 40, scale_factor: float = 1.1,
-                 min_neighbors: int = 5) -> list[tuple[int, int, int, int]]:
+                 min_neighbors: int = 5, max_side: int = DETECT_MAX_SIDE) -> list[tuple[int, int, int, int]]:
     """Boxes ``(x, y, w, h)`` of frontal faces in a uint8 grayscale image (original coordinates).
 
-    Images larger than ``DETECT_MAX_SIDE`` are downscaled for detection only.
+    Images larger than ``max_side`` pixels are downscaled for detection only; crops are then
+    taken from the full-resolution image.
     """
     import cv2
     h, w = gray.shape
-    scale = min(1.0, DETECT_MAX_SIDE / max(h, w))
+    scale = min(1.0, max_side / max(h, w))
     small = cv2.resize(gray, (int(w * scale), int(h * scale)), interpolation=cv2.INTER_AREA) if scale < 1 else gray
     small = cv2.equalizeHist(small)
     found = face_cascade().detectMultiScale(small, scaleFactor=scale_factor, minNeighbors=min_neighbors,
@@ -114,10 +128,37 @@ def crop_face(gray: np.ndarray, box: tuple[int, int, int, int], margin: float = 
     return to_gray_uint8(Image.fromarray(gray[y0:y1, x0:x1]), IMG_SIZE)
 
 
+class FaceClassifier:
+    """A Keras model wrapped for fast small-batch inference.
+
+    ``model(x)`` in eager mode re-dispatches every layer on each call, and ``model.predict``
+    builds a dataset per call; for one or a few faces per video frame both dominate the cost.
+    A ``tf.function`` with a fixed input signature is traced once and reused for any batch size.
+    """
+
+    def __init__(self, model):
+        import tensorflow as tf
+        self.model = model
+        self._fn = tf.function(lambda x: model(x, training=False), reduce_retracing=True,
+                               input_signature=[tf.TensorSpec([None, IMG_SIZE, IMG_SIZE, 1], tf.float32)])
+
+    def __call__(self, faces: np.ndarray) -> np.ndarray:
+        """Probabilities ``(k, 7)`` for uint8 faces ``(k, 48, 48)``."""
+        if len(faces) == 0:
+            return np.zeros((0, len(CLASS_NAMES)))
+        x = np.asarray(faces, np.float32)[..., None] / 255.0
+        return np.asarray(self._fn(x), dtype=np.float64)
+
+
 def classify_faces(model, faces: np.ndarray) -> np.ndarray:
-    """Probabilities ``(k, 7)`` for uint8 faces ``(k, 48, 48)`` in one batch."""
+    """Probabilities ``(k, 7)`` for uint8 faces ``(k, 48, 48)`` in one batch.
+
+    ``model`` is a Keras model or a ``FaceClassifier`` (faster when called many times).
+    """
     if len(faces) == 0:
         return np.zeros((0, len(CLASS_NAMES)))
+    if isinstance(model, FaceClassifier):
+        return model(faces)
     x = faces.astype(np.float32)[..., None] / 255.0
     return np.asarray(model(x, training=False), dtype=np.float64)
 
@@ -148,14 +189,15 @@ def predict_image(model, image: np.ndarray | str | os.PathLike, detect: bool | N
             for b, p in zip(boxes, probs)]
 
 
-def draw_results(image: np.ndarray, results: list[FaceResult]) -> np.ndarray:
+def draw_results(image: np.ndarray, results: list[FaceResult], bars: bool = False) -> np.ndarray:
     """An RGB copy of ``image`` with a box and ``emotion confidence`` label per face.
 
-    Labels are white text on a filled box so they read on any background.
+    Labels are white text on a filled box so they read on any background. ``bars=True`` adds
+    a panel on the right with every class's probability for each face (top to bottom).
     """
     import cv2
     img = np.asarray(image)
-    rgb = cv2.cvtColor(img, cv2.COLOR_GRAY2RGB) if img.ndim == 2 else img[..., :3].copy()
+    rgb = cv2.cvtColor(img, cv2.COLOR_GRAY2RGB) if img.ndim == 2 else img[..., :3].copy()  # never draw on the input
     thick = max(1, int(round(max(rgb.shape[:2]) / 400)))
     for r in results:
         x, y, w, h = r.box
@@ -167,7 +209,34 @@ def draw_results(image: np.ndarray, results: list[FaceResult]) -> np.ndarray:
         cv2.rectangle(rgb, (x, ty - th - base), (x + tw + 4, ty + base // 2), (255, 140, 0), -1)
         cv2.putText(rgb, text, (x + 2, ty - 2), cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255), thick,
                     cv2.LINE_AA)
+    if bars:
+        rgb = np.concatenate([rgb, probability_panel(results, rgb.shape[0])], axis=1)
     return rgb
+
+
+def probability_panel(results: list[FaceResult], height: int, width: int = 260) -> np.ndarray:
+    """A white RGB panel with one block of seven probability bars per face (at most as many
+    faces as fit in ``height``); the predicted class's bar is orange, the others grey."""
+    import cv2
+    panel = np.full((height, width, 3), 255, np.uint8)
+    row, label_w = 16, 70
+    block = row * (len(CLASS_NAMES) + 1) + 6
+    if not results:
+        cv2.putText(panel, "no face found", (8, 24), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (0, 0, 0), 1, cv2.LINE_AA)
+    for k, r in enumerate(results[: max(1, height // block)]):
+        top = 6 + k * block
+        cv2.putText(panel, f"face {k + 1}", (6, top + 12), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (0, 0, 0), 1,
+                    cv2.LINE_AA)
+        for i, name in enumerate(CLASS_NAMES):
+            y = top + row * (i + 1)
+            p = r.probabilities[name]
+            cv2.putText(panel, name, (6, y + 11), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (40, 40, 40), 1, cv2.LINE_AA)
+            colour = (255, 140, 0) if name == r.emotion else (170, 170, 170)
+            x1 = label_w + int(p * (width - label_w - 44))
+            cv2.rectangle(panel, (label_w, y + 2), (max(label_w + 1, x1), y + row - 3), colour, -1)
+            cv2.putText(panel, f"{p:.0%}", (x1 + 3, y + 11), cv2.FONT_HERSHEY_SIMPLEX, 0.38, (40, 40, 40), 1,
+                        cv2.LINE_AA)
+    return panel
 
 
 def place_on_canvas(face: np.ndarray, canvas_size: tuple[int, int] = (480, 640), face_size: int = 160,
@@ -178,3 +247,121 @@ def place_on_canvas(face: np.ndarray, canvas_size: tuple[int, int] = (480, 640),
     y, x = position
     canvas[y:y + face_size, x:x + face_size] = big
     return canvas
+
+
+# --------------------------------------------------------------------------- video
+def _iou(a, b) -> float:
+    ax, ay, aw, ah = a
+    bx, by, bw, bh = b
+    ix = max(0, min(ax + aw, bx + bw) - max(ax, bx))
+    iy = max(0, min(ay + ah, by + bh) - max(ay, by))
+    inter = ix * iy
+    return inter / float(aw * ah + bw * bh - inter) if inter else 0.0
+
+
+class ProbabilitySmoother:
+    """Average each face's probabilities over its last ``window`` frames so labels do not flicker.
+
+    Faces are followed from frame to frame by box overlap (IoU >= ``min_iou``); a face unseen
+    for ``max_missing`` frames is forgotten.
+    """
+
+    def __init__(self, window: int = 5, min_iou: float = 0.3, max_missing: int = 5):
+        from collections import deque
+        self.window, self.min_iou, self.max_missing = window, min_iou, max_missing
+        self._deque = deque
+        self.tracks: list[dict] = []    # {"box", "history": deque of prob vectors, "missing"}
+
+    def update(self, results: list[FaceResult]) -> list[FaceResult]:
+        """Smoothed copies of this frame's results (same boxes, averaged probabilities)."""
+        used, smoothed = set(), []
+        for r in results:
+            best, best_iou = None, self.min_iou
+            for k, t in enumerate(self.tracks):
+                iou = _iou(r.box, t["box"])
+                if k not in used and iou >= best_iou:
+                    best, best_iou = k, iou
+            if best is None:
+                self.tracks.append({"box": r.box, "history": self._deque(maxlen=self.window), "missing": 0})
+                best = len(self.tracks) - 1
+            used.add(best)
+            track = self.tracks[best]
+            track.update(box=r.box, missing=0)
+            track["history"].append(np.array([r.probabilities[n] for n in CLASS_NAMES]))
+            p = np.mean(track["history"], axis=0)
+            smoothed.append(FaceResult(r.box, CLASS_NAMES[int(p.argmax())], float(p.max()),
+                                       {n: float(v) for n, v in zip(CLASS_NAMES, p)}))
+        for k, t in enumerate(self.tracks):
+            if k not in used:
+                t["missing"] += 1
+        self.tracks = [t for t in self.tracks if t["missing"] <= self.max_missing]
+        return smoothed
+
+
+@dataclass
+class VideoStats:
+    frames: int
+    frames_with_faces: int
+    seconds: float
+    output: str | None
+
+    @property
+    def fps(self) -> float:
+        return self.frames / self.seconds if self.seconds else 0.0
+
+
+def process_video(model, source: str | int, output: str | os.PathLike | None = None, smooth: int = 5,
+                  max_frames: int | None = None, detect_max_side: int = 640, min_size: int = 40,
+                  on_frame=None) -> VideoStats:
+    """Detect, classify and annotate every frame of a video file or camera (an int index).
+
+    Probabilities are smoothed per face over ``smooth`` frames. With ``output`` the annotated
+    frames are written as an MP4 (same size and frame rate as the input). ``on_frame(i,
+    results)`` is called for each frame. Returns frame counts, seconds and frames per second.
+    """
+    import time
+
+    import cv2
+    classifier = model if isinstance(model, FaceClassifier) else FaceClassifier(model)
+    if isinstance(source, (str, os.PathLike)) and not Path(source).exists():
+        raise PredictionInputError(f"{source}: no such video file.")
+    cap = cv2.VideoCapture(source if isinstance(source, int) else str(source))
+    if not cap.isOpened():
+        what = f"camera {source}" if isinstance(source, int) else f"{source}"
+        raise PredictionInputError(f"{what}: cannot be opened as a video (unsupported format, or no camera).")
+    fps_in = cap.get(cv2.CAP_PROP_FPS) or 25.0
+    writer, smoother = None, ProbabilitySmoother(window=max(1, smooth))
+    frames = with_faces = 0
+    start = time.perf_counter()
+    try:
+        while max_frames is None or frames < max_frames:
+            ok, frame = cap.read()
+            if not ok:
+                break
+            gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
+            boxes = detect_faces(gray, min_size=min_size, max_side=detect_max_side)
+            faces = np.stack([crop_face(gray, b) for b in boxes]) if boxes else np.zeros((0, IMG_SIZE, IMG_SIZE), np.uint8)
+            probs = classifier(faces)
+            results = smoother.update([FaceResult(b, CLASS_NAMES[int(p.argmax())], float(p.max()),
+                                                  {n: float(v) for n, v in zip(CLASS_NAMES, p)})
+                                       for b, p in zip(boxes, probs)])
+            frames += 1
+            with_faces += bool(results)
+            if on_frame is not None:
+                on_frame(frames - 1, results)
+            if output is not None:
+                rgb = draw_results(frame[..., ::-1], results)
+                if writer is None:
+                    Path(output).parent.mkdir(parents=True, exist_ok=True)
+                    writer = cv2.VideoWriter(str(output), cv2.VideoWriter_fourcc(*"mp4v"), fps_in,
+                                             (rgb.shape[1], rgb.shape[0]))
+                    if not writer.isOpened():
+                        raise PredictionInputError(f"{output}: cannot write a video there.")
+                writer.write(np.ascontiguousarray(rgb[..., ::-1]))
+    finally:
+        cap.release()
+        if writer is not None:
+            writer.release()
+    if frames == 0:
+        raise PredictionInputError(f"{source}: no frames could be read (empty or corrupt video).")
+    return VideoStats(frames, with_faces, time.perf_counter() - start, str(output) if output else None)

@@ -1,0 +1,177 @@
+"""Metrics against hand-computed values, TTA views, mistakes, Grad-CAM and headless plots."""
+from __future__ import annotations
+
+import math
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from fer_utils import evaluation, plots  # noqa: E402
+from fer_utils.config import CLASS_NAMES  # noqa: E402
+
+# Six faces of three classes. Each row puts 0.6 on the prediction, 0.3 on a second class and
+# 0.02 on each of the other five.
+Y_TRUE = np.array([0, 0, 0, 1, 1, 2])
+PRED_SECOND = [(0, 1), (0, 2), (1, 0), (1, 0), (2, 3), (2, 0)]
+
+
+def _proba():
+    p = np.full((6, 7), 0.02)
+    for i, (pred, second) in enumerate(PRED_SECOND):
+        p[i, pred], p[i, second] = 0.6, 0.3
+    return p
+
+
+def test_metrics_match_hand_computed_values():
+    m = evaluation.metrics_from_proba(Y_TRUE, _proba())
+    assert m["n"] == 6
+    assert m["accuracy"] == pytest.approx(4 / 6)
+    # class 0: TP 2, FP 0, FN 1; class 1: TP 1, FP 1, FN 1; class 2: TP 1, FP 1, FN 0
+    expected = {"angry": (1.0, 2 / 3, 0.8, 3), "disgust": (0.5, 0.5, 0.5, 2), "fear": (0.5, 1.0, 2 / 3, 1)}
+    for name, (p, r, f, s) in expected.items():
+        got = m["per_class"][name]
+        assert (got["precision"], got["recall"], got["f1"], got["support"]) == pytest.approx((p, r, f, s))
+    # absent classes score 0 and still count in the macro average over all seven classes
+    assert m["per_class"]["happy"] == {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 0}
+    assert m["macro"]["f1"] == pytest.approx((0.8 + 0.5 + 2 / 3) / 7)
+    assert m["weighted"]["f1"] == pytest.approx((0.8 * 3 + 0.5 * 2 + 2 / 3 * 1) / 6)
+    assert m["weighted"]["recall"] == pytest.approx(4 / 6)      # weighted recall = accuracy
+    # top-2: only face 4 (true 1, predicted 2, second 3) misses
+    assert m["top2_accuracy"] == pytest.approx(5 / 6)
+    # loss: mean negative log probability of the true class
+    p_true = [0.6, 0.6, 0.3, 0.6, 0.02, 0.6]
+    assert m["loss"] == pytest.approx(-np.mean(np.log(p_true)), rel=1e-6)
+    cm = np.array(m["confusion_matrix"])
+    assert cm[:3, :3].tolist() == [[2, 1, 0], [0, 1, 1], [0, 0, 1]] and cm.sum() == 6
+    norm = np.array(m["confusion_matrix_normalized"])
+    assert norm[0, :2] == pytest.approx([2 / 3, 1 / 3], abs=1e-4) and norm[3].sum() == 0
+
+
+def test_probabilities_that_do_not_sum_exactly_to_one_are_accepted():
+    p = _proba().astype(np.float32) * np.float32(1.0000001)
+    assert evaluation.metrics_from_proba(Y_TRUE, p)["accuracy"] == pytest.approx(4 / 6)
+
+
+def test_confused_pairs_and_mistake_selection():
+    cm = np.zeros((7, 7), int)
+    cm[2, 5], cm[5, 4], cm[0, 5] = 9, 4, 1
+    pairs = evaluation.confused_pairs(cm, top=2)
+    assert list(pairs["true"]) == ["fear", "sad"] and list(pairs["predicted"]) == ["sad", "neutral"]
+    assert pairs["share_of_true"].iloc[0] == 1.0
+    y = np.array([0, 1, 2, 3])
+    p = np.array([[0.9, 0.1, 0, 0, 0, 0, 0], [0.8, 0.2, 0, 0, 0, 0, 0],
+                  [0, 0, 0.4, 0.35, 0.25, 0, 0], [0, 0.55, 0, 0.45, 0, 0, 0]])
+    assert evaluation.select_mistakes(y, p, "confident_wrong", n=5).tolist() == [1, 3]
+    assert evaluation.select_mistakes(y, p, "unsure_right", n=1).tolist() == [2]
+    with pytest.raises(ValueError):
+        evaluation.select_mistakes(y, p, "other")
+
+
+def test_tta_views_are_the_face_its_mirror_and_shifted_crops():
+    x = np.random.default_rng(0).random((3, 48, 48, 1)).astype(np.float32)
+    views = evaluation.tta_views(x)
+    assert len(views) == 10 and all(v.shape == x.shape for v in views)
+    np.testing.assert_array_equal(views[0], x)
+    np.testing.assert_array_equal(views[5], x[:, :, ::-1])
+    # the first crop is shifted by 2 px down and right: its centre matches the input moved by 2
+    np.testing.assert_array_equal(views[1][:, 2:, 2:], x[:, :-2, :-2])
+
+
+def test_predict_proba_with_tta_averages_views():
+    import keras
+    inp = keras.Input((48, 48, 1))
+    out = keras.layers.Dense(7, activation="softmax")(keras.layers.Flatten()(inp))
+    model = keras.Model(inp, out)
+    faces = np.random.default_rng(1).integers(0, 256, (5, 48, 48), dtype=np.uint8)
+    plain = evaluation.predict_proba(model, faces)
+    tta = evaluation.predict_proba(model, faces, tta=True)
+    manual = np.mean([model.predict(v, verbose=0) for v in evaluation.tta_views(faces[..., None] / 255.0)], axis=0)
+    assert plain.shape == tta.shape == (5, 7)
+    np.testing.assert_allclose(tta, manual, atol=1e-5)
+    np.testing.assert_allclose(tta.sum(1), 1, atol=1e-5)
+
+
+# --------------------------------------------------------------------------- Grad-CAM
+def _bar_images(n: int, rng, position: tuple[int, int] | None = None):
+    """Noise images with one bright bar: horizontal (class 0) or vertical (class 1), at a random
+    (or given) place. Only the bar tells the classes apart."""
+    x = rng.integers(0, 90, (n, 48, 48)).astype(np.uint8)
+    y = rng.integers(0, 2, n)
+    for i in range(n):
+        r, c = position or (int(rng.integers(6, 38)), int(rng.integers(6, 38)))
+        if y[i] == 0:
+            x[i, r - 1:r + 2, c - 6:c + 6] = 255
+        else:
+            x[i, r - 6:r + 6, c - 1:c + 2] = 255
+    return x, y
+
+
+@pytest.fixture(scope="module")
+def bar_model():
+    import keras
+    keras.utils.set_random_seed(0)
+    rng = np.random.default_rng(0)
+    x, y = _bar_images(1500, rng)
+    inp = keras.Input((48, 48, 1))
+    h = keras.layers.Conv2D(8, 3, padding="same", activation="relu")(inp)
+    h = keras.layers.MaxPooling2D()(h)
+    h = keras.layers.Conv2D(16, 3, padding="same", activation="relu", name="last_conv")(h)
+    out = keras.layers.Dense(7, activation="softmax")(keras.layers.GlobalMaxPooling2D()(h))
+    model = keras.Model(inp, out)
+    model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+    model.fit(x[..., None] / 255.0, y, epochs=6, batch_size=32, verbose=0)
+    xt, yt = _bar_images(200, np.random.default_rng(1))
+    acc = model.evaluate(xt[..., None] / 255.0, yt, verbose=0)[1]
+    assert acc > 0.9, f"the bar model did not learn its task (accuracy {acc:.2f})"
+    return model
+
+
+def test_grad_cam_has_the_input_size_and_its_peak_follows_the_bar(bar_model):
+    assert evaluation.last_conv_layer(bar_model) == "last_conv"
+    peaks = []
+    for pos in ((12, 12), (36, 36), (12, 36)):
+        x, y = _bar_images(1, np.random.default_rng(2), position=pos)
+        cam = evaluation.grad_cam(bar_model, x[0], class_index=int(y[0]))
+        assert cam.shape == (48, 48) and cam.min() >= 0 and cam.max() == pytest.approx(1.0)
+        peak = np.unravel_index(np.argmax(cam), cam.shape)
+        peaks.append(peak)
+        assert math.dist(peak, pos) < 10, f"Grad-CAM peak {peak} is far from the bar at {pos}"
+    assert len(set(peaks)) == 3
+
+
+# --------------------------------------------------------------------------- plots
+def test_every_plot_runs_headless_returns_its_figure_and_saves(tmp_path):
+    import pandas as pd
+    from matplotlib.figure import Figure
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 256, (70, 48, 48), dtype=np.uint8)
+    y = np.repeat(np.arange(7), 10)
+    proba = rng.dirichlet(np.ones(7), 70)
+    m = evaluation.metrics_from_proba(y, proba)
+    counts = pd.DataFrame({"train": np.bincount(y), "PublicTest": np.bincount(y), "PrivateTest": np.bincount(y)},
+                          index=CLASS_NAMES)
+    hist = {"loss": [2, 1.5], "val_loss": [1.9, 1.7], "accuracy": [0.3, 0.4], "val_accuracy": [0.3, 0.35]}
+    calls = {
+        "distribution": lambda s: plots.class_distribution(counts, save=s),
+        "grid": lambda s: plots.sample_grid(x, y, per_class=3, save=s),
+        "histogram": lambda s: plots.pixel_histogram({"angry": x[:10], "happy": x[30:40]}, save=s),
+        "augmentation": lambda s: plots.augmentation_examples(x[:2], lambda b, training=True: b, n_aug=2, save=s),
+        "curves": lambda s: plots.training_curves(hist, save=s),
+        "confusion": lambda s: plots.confusion_heatmap(m["confusion_matrix"], normalize=True, save=s),
+        "per_class": lambda s: plots.per_class_bars(m, save=s),
+        "gallery": lambda s: plots.face_gallery(x, y, proba, np.arange(4), save=s),
+        "gradcam": lambda s: plots.gradcam_grid(x[:2], [np.ones((48, 48))] * 2, ["a", "b"], save=s),
+        "comparison": lambda s: plots.comparison_bars(pd.DataFrame({"experiment": ["a", "b"],
+                                                                    "val_accuracy": [0.4, 0.5]}), save=s),
+    }
+    for name, call in calls.items():
+        target = tmp_path / f"{name}.png"
+        fig = call(target)
+        assert isinstance(fig, Figure), name
+        assert target.stat().st_size > 1000, name
+    fig = plots.probability_bars(proba[0])
+    assert fig is not None

@@ -1,0 +1,97 @@
+"""The instructor report: every section, the smoke banner, embedded figures, clear errors."""
+from __future__ import annotations
+
+import json
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from fer_utils import evaluation, plots, report  # noqa: E402
+from fer_utils.config import CLASS_NAMES, PROFILES  # noqa: E402
+
+
+def _course_outputs(root, profile="smoke", with_figures=True):
+    """An outputs folder shaped like a course run's: metrics.json as notebook 06 writes it
+    (built with the real evaluation functions) and the figures the notebooks save."""
+    rng = np.random.default_rng(0)
+    y = np.repeat(np.arange(7), 20)
+    proba = rng.dirichlet(np.ones(7) * 0.5, len(y))
+    m = evaluation.metrics_from_proba(y, proba)
+    payload = {
+        "headline": {"PrivateTest_accuracy": m["accuracy"], "PrivateTest_macro_f1": m["macro"]["f1"]},
+        "metrics": {"validation": m, "PrivateTest": m, "PublicTest": m, "test": m},
+        "metrics_tta": {"PrivateTest": m},
+        "model": {"path": "outputs/models/fer_cnn_best.keras", "name": "fer_cnn_best", "params": 123456,
+                  "summary": "Model: fer_cnn_best\nTotal params: 123,456"},
+        "training": {"profile": profile, "epochs_run": 2, "best_validation_accuracy": 0.3},
+        "data": {"source": "/data/fer2013", "synthetic": False,
+                 "split_sizes": {c: {"train": 100, "validation": 10} for c in CLASS_NAMES}},
+        "confused_pairs": evaluation.confused_pairs(m["confusion_matrix"]).to_dict(orient="records"),
+        "profile": PROFILES[profile].as_dict(), "hardware": "CPU test, 2 cores, no GPU",
+        "wall_times_seconds": {"training": 12.5, "evaluation": 3.0},
+        "versions": {"python": "3.11"}, "created": "2026-11-24 12:00:00",
+    }
+    evaluation.save_metrics(payload, root / "metrics.json")
+    if with_figures:
+        for _, files, _ in report.SECTIONS:
+            for name in files:
+                plots.confusion_heatmap(m["confusion_matrix"], save=root / "figures" / name)
+                matplotlib.pyplot.close("all")
+    return root
+
+
+def test_report_has_every_section_and_says_smoke(tmp_path):
+    out = _course_outputs(tmp_path / "outputs")
+    path, missing = report.build_report(out)
+    page = path.read_text()
+    assert missing == [] and path == out / "report.html"
+    for title, files, _ in report.SECTIONS:
+        assert f"<h2>{title}</h2>" in page
+    assert "SMOKE RUN" in page
+    assert page.count("data:image/png;base64,") == sum(len(f) for _, f, _ in report.SECTIONS)
+    assert "fer_cnn_best" in page and "123,456" in page and "Total params" in page
+    for name in CLASS_NAMES:
+        assert name in page
+    assert "<h3>With test-time augmentation</h3>" in page
+
+
+def test_report_without_smoke_banner_and_with_missing_figures(tmp_path, capsys):
+    out = _course_outputs(tmp_path / "outputs", profile="quick", with_figures=False)
+    path, missing = report.build_report(out, dest=tmp_path / "r.html")
+    page = path.read_text()
+    assert "SMOKE RUN" not in page and "quick" in page
+    assert "06_gradcam.png" in missing and "run notebook 06" in page
+    assert report.main(["--outputs", str(out), "--dest", str(tmp_path / "r2.html"), "--strict"]) == 1
+    assert report.main(["--outputs", str(out), "--dest", str(tmp_path / "r2.html")]) == 0
+
+
+def test_report_names_the_missing_or_broken_metrics_file(tmp_path, capsys):
+    with pytest.raises(FileNotFoundError, match="notebook 06"):
+        report.build_report(tmp_path)
+    (tmp_path / "metrics.json").write_text("{broken")
+    assert report.main(["--outputs", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert "metrics.json" in err and "re-run notebook 06" in err
+
+
+def test_report_lists_executed_notebooks(tmp_path):
+    import nbformat
+
+    from fer_utils.course import add_run_record
+    out = _course_outputs(tmp_path / "outputs")
+    run = tmp_path / "run"
+    run.mkdir()
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# 03 · Training")])
+    add_run_record(nb, "smoke", 61.0)
+    add_run_record(nb, "smoke", 62.0)            # replaces, does not stack
+    assert len(nb.cells) == 2
+    nbformat.write(nb, run / "03_training_and_evaluation.ipynb")
+    path, _ = report.build_report(out, run_dir=run)
+    page = path.read_text()
+    assert path == run / "report.html"
+    assert "<h2>Course run</h2>" in page and "03_training_and_evaluation.ipynb" in page and "1.0 min" in page
+    assert json.loads((out / "metrics.json").read_text())["profile"]["name"] == "smoke"

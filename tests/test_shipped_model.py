@@ -1,0 +1,52 @@
+"""The model shipped in fer_utils/assets: loadable in safe mode, small, and as good as its card says."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from fer_utils import config
+from fer_utils.evaluation import metrics_from_proba, predict_proba
+
+SPLITS = ("validation", "PublicTest", "PrivateTest", "test")
+
+
+@pytest.fixture(scope="module")
+def card() -> dict:
+    return json.loads(config.SHIPPED_MODEL_CARD.read_text())
+
+
+@pytest.fixture(scope="module")
+def shipped():
+    import keras
+    return keras.models.load_model(config.SHIPPED_MODEL, safe_mode=True, compile=False)
+
+
+def test_card_describes_the_model(card, shipped):
+    assert card["class_names"] == list(config.CLASS_NAMES)
+    assert card["input"]["shape"] == [None, 48, 48, 1] and card["input"]["dtype"] == "float32"
+    assert card["parameters"] == shipped.count_params()
+    assert shipped.input_shape == (None, 48, 48, 1) and shipped.output_shape == (None, 7)
+    for key in ("profile", "model_kwargs", "train_config", "epochs_run", "hardware", "training_wall_seconds"):
+        assert card[key], key
+    for mode in ("plain", "tta"):
+        for split in SPLITS:
+            m = card["metrics"][mode][split]
+            assert 0 < m["accuracy"] < 1 and 0 < m["macro_f1"] < 1
+            assert set(m["per_class_recall"]) == set(config.CLASS_NAMES)
+
+
+def test_model_file_is_small_and_has_no_lambda_layers(shipped):
+    assert config.SHIPPED_MODEL.stat().st_size < 25e6
+    assert not any(type(layer).__name__ == "Lambda" for layer in shipped.layers)
+
+
+def test_card_privatetest_accuracy_is_reproduced(real_data, card, shipped):
+    x, y = real_data.test_subset("PrivateTest")
+    m = metrics_from_proba(y, predict_proba(shipped, x))
+    assert len(y) == 3589
+    assert abs(m["accuracy"] - card["metrics"]["plain"]["PrivateTest"]["accuracy"]) <= 0.002
+    recall = {k: v["recall"] for k, v in m["per_class"].items()}
+    expected = card["metrics"]["plain"]["PrivateTest"]["per_class_recall"]
+    assert np.allclose([recall[k] for k in expected], list(expected.values()), atol=0.01)
