@@ -90,8 +90,8 @@ PROFILES: dict[str, Profile] = {
                      ablation_epochs=1, final_epochs=1, search_limit=None),
     # About an hour on 2 CPU cores: all the data, short trainings. The committed notebooks.
     "quick": Profile("quick", train_limit=None, eval_limit=None, epochs=6, batch_size=64,
-                     patience=3, model_width=24, tuner_trials=3, tuner_epochs=2,
-                     ablation_epochs=3, final_epochs=6, search_limit=4000),
+                     patience=3, model_width=24, tuner_trials=3, tuner_epochs=3,
+                     ablation_epochs=3, final_epochs=6, search_limit=3000),
     # A laptop CPU: the recipe trained properly (about 70 min for notebook 03 on 2 cores),
     # the whole course in several hours.
     "laptop": Profile("laptop", train_limit=None, eval_limit=None, epochs=24, batch_size=64,

@@ -117,6 +117,13 @@ def run_course(nb_dir: Path, out_dir: Path, timeout: int = 6 * 3600, only: list[
         nbformat.write(nb, out_dir / path.name)
         print(f"  {path.name}: {time.perf_counter() - start:.0f} s")
     print(f"Done. Figures and models are in {config.OUTPUT_DIR}.")
+    if only is None:
+        from .report import build_report
+        try:
+            page, _ = build_report(config.OUTPUT_DIR, out_dir)
+            print(f"Instructor report: {page}")
+        except (FileNotFoundError, ValueError) as err:
+            print(f"No report: {err}", file=sys.stderr)
     return 0
 
 

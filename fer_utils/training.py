@@ -221,7 +221,7 @@ def train_model(build_fn: Callable, x_train: np.ndarray, y_train: np.ndarray, x_
     if out_dir is not None:
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
-        (out / "train_config.json").write_text(json.dumps(cfg.as_dict(), indent=2))
+        _forget_stale_run(out, {**cfg.as_dict(), "model": _model_signature(model)})
         callbacks += [
             keras.callbacks.ModelCheckpoint(out / "best.keras", monitor="val_accuracy",
                                             save_best_only=True),
@@ -237,6 +237,25 @@ def train_model(build_fn: Callable, x_train: np.ndarray, y_train: np.ndarray, x_
     if out_dir is not None:
         save_history(hist, Path(out_dir) / "history.json", seconds=seconds)
     return model, hist, seconds
+
+
+def _model_signature(model) -> str:
+    """A short hash of the model's architecture (layer types, sizes, names)."""
+    import hashlib
+    return hashlib.sha1(json.dumps(model.get_config(), sort_keys=True, default=str).encode()).hexdigest()[:12]
+
+
+def _forget_stale_run(out: Path, settings: dict) -> None:
+    """Keep ``out/backup`` (resume) only if it belongs to the same recipe and architecture;
+    otherwise an interrupted *different* run would be resumed. Writes ``train_config.json``."""
+    import shutil
+    config_file = out / "train_config.json"
+    previous = json.loads(config_file.read_text()) if config_file.exists() else None
+    if previous != settings and ((out / "backup").exists() or (out / "history.csv").exists()):
+        print(f"{out}: an earlier run with other settings left files here; starting afresh.")
+        shutil.rmtree(out / "backup", ignore_errors=True)
+        (out / "history.csv").unlink(missing_ok=True)
+    config_file.write_text(json.dumps(settings, indent=2))
 
 
 def save_history(history: dict, path: str | os.PathLike, **extra) -> Path:

@@ -30,3 +30,16 @@ def test_train_model_builds_and_trains_inside_the_strategy(faces, kind, tmp_path
         assert "Mirrored" in type(getattr(var, "value", var)).__name__
     assert (tmp_path / kind / "best.keras").is_file()
     assert model.predict(x[:4, ..., None] / 255.0, verbose=0).shape == (4, 7)
+
+
+def test_a_different_run_in_the_same_folder_does_not_resume_the_old_backup(tmp_path, capsys):
+    from fer_utils.training import _forget_stale_run
+    (tmp_path / "backup").mkdir()
+    (tmp_path / "history.csv").write_text("epoch\n0\n")
+    _forget_stale_run(tmp_path, {"epochs": 6, "model": "abc"})       # first run here: settings unknown
+    assert not (tmp_path / "backup").exists() and "starting afresh" in capsys.readouterr().out
+    (tmp_path / "backup").mkdir()                                       # same settings: resume
+    _forget_stale_run(tmp_path, {"epochs": 6, "model": "abc"})
+    assert (tmp_path / "backup").exists()
+    _forget_stale_run(tmp_path, {"epochs": 6, "model": "xyz"})        # other architecture: start afresh
+    assert not (tmp_path / "backup").exists()
