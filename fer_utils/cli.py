@@ -115,7 +115,8 @@ def cmd_video(args) -> int:
     source = args.camera if args.camera is not None else args.input
     try:
         stats = process_video(classifier, source, output=args.out, smooth=args.smooth,
-                              max_frames=args.max_frames, min_size=args.min_face)
+                              max_frames=args.max_frames, min_size=args.min_face,
+                              detect_every=args.detect_every)
     except PredictionInputError as err:
         _error(str(err))
         return 1
@@ -159,6 +160,8 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--camera", type=int, metavar="INDEX", help="read camera INDEX instead (0 = the default webcam)")
     v.add_argument("--out", metavar="OUTPUT.mp4", help="write the annotated video here")
     v.add_argument("--smooth", type=int, default=5, metavar="N", help="average probabilities over N frames (default 5)")
+    v.add_argument("--detect-every", type=int, default=1, metavar="K",
+                   help="find faces on every K-th frame only, reusing the boxes in between (faster; default 1)")
     v.add_argument("--max-frames", type=int, default=None, metavar="N", help="stop after N frames (needed for a camera without Ctrl-C)")
     v.set_defaults(func=cmd_video)
     return ap

@@ -90,26 +90,31 @@ def main() -> None:
         cap.release()
         gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
         boxes = detect_faces(gray)
-        detect_ms = median_ms(lambda: detect_faces(gray), 50)
+        detect_ms = median_ms(lambda: detect_faces(gray, max_side=320, scale_factor=1.2), 50)  # video settings
+        detect_photo_ms = median_ms(lambda: detect_faces(gray), 20)                             # photo settings
         crop_ms = median_ms(lambda: crop_face(gray, boxes[0]), 200) if boxes else float("nan")
         process_video(clf, video, max_frames=10)  # warm-up
         stats = process_video(clf, video)
         stats_out = process_video(clf, video, output=Path(tmp) / "annotated.mp4")
+        stats_k2 = process_video(clf, video, detect_every=2)
 
     result = {
         "hardware": hardware_description(), "threads": pinned, "model": str(args.model or "shipped"),
         "classify_latency_ms_per_face": {"FaceClassifier (tf.function)": round(latency_fn, 3),
                                          "model(x) eager": round(latency_call, 3),
                                          "model.predict(x)": round(latency_predict, 3)},
-        "detect_ms_per_640x480_frame": round(detect_ms, 2), "crop_ms_per_face": round(crop_ms, 3),
+        "detect_ms_per_640x480_frame": {"video settings (320 px, scale 1.2)": round(detect_ms, 2),
+                                        "photo settings (full size, scale 1.1)": round(detect_photo_ms, 2)}, "crop_ms_per_face": round(crop_ms, 3),
         "faces_found_in_first_frame": len(boxes),
         "video_frames": stats.frames, "frames_with_a_face": stats.frames_with_faces,
         "end_to_end_fps": round(stats.fps, 1), "end_to_end_fps_writing_mp4": round(stats_out.fps, 1),
+        "end_to_end_fps_detect_every_2nd_frame": round(stats_k2.fps, 1),
         "goal_fps": 30,
     }
     print(json.dumps(result, indent=2))
     print(f"\nEnd to end on one core: {stats.fps:.1f} frames/s ({stats.frames_with_faces}/{stats.frames} frames with "
-          f"a face), {stats_out.fps:.1f} frames/s when also writing the annotated MP4. Goal >= 30: "
+          f"a face), {stats_out.fps:.1f} frames/s when also writing the annotated MP4, {stats_k2.fps:.1f} frames/s "
+          f"detecting on every 2nd frame. Goal >= 30 (every frame): "
           f"{'met' if stats.fps >= 30 else 'NOT met'}.")
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(result, indent=2) + "\n")

@@ -236,6 +236,16 @@ def test_video_labels_are_smoothed(classifier, tmp_path):
     assert all(len(r) == 1 for r in seen)
 
 
+def test_video_detect_every_reuses_boxes_between_detections(classifier, tmp_path, monkeypatch):
+    src = _write_video(tmp_path / "clip.mp4", frames=9)
+    calls, seen = [], []
+    real = prediction.detect_faces
+    monkeypatch.setattr(prediction, "detect_faces", lambda *a, **k: calls.append(1) or real(*a, **k))
+    stats = prediction.process_video(classifier, src, detect_every=3, on_frame=lambda i, res: seen.append(res))
+    assert stats.frames == 9 and len(calls) == 3          # frames 0, 3 and 6
+    assert all(len(r) == 1 for r in seen)                 # the reused box still classifies a face
+
+
 def test_cli_video_bad_inputs(capsys, tmp_path):
     code, _, err = run_cli(capsys, "video", tmp_path / "missing.mp4")
     assert code == 1 and "missing.mp4" in err and "no such video file" in err
