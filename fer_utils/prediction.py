@@ -18,6 +18,8 @@ from .config import CLASS_NAMES, IMG_SIZE
 from .data import to_gray_uint8
 
 DETECT_MAX_SIDE = 1024   # larger images are downscaled for detection only
+VIDEO_DETECT_MAX_SIDE = 320   # video frames: detection on a smaller copy ...
+VIDEO_SCALE_FACTOR = 1.2      # ... with a coarser scale pyramid (photos use 1.1), for speed
 
 
 class PredictionInputError(ValueError):
@@ -311,8 +313,8 @@ class VideoStats:
 
 
 def process_video(model, source: str | int, output: str | os.PathLike | None = None, smooth: int = 5,
-                  max_frames: int | None = None, detect_max_side: int = 320, min_size: int = 40,
-                  scale_factor: float = 1.2, detect_every: int = 1, on_frame=None) -> VideoStats:
+                  max_frames: int | None = None, detect_max_side: int = VIDEO_DETECT_MAX_SIDE, min_size: int = 40,
+                  scale_factor: float = VIDEO_SCALE_FACTOR, detect_every: int = 1, on_frame=None) -> VideoStats:
     """Detect, classify and annotate every frame of a video file or camera (an int index).
 
     Probabilities are smoothed per face over ``smooth`` frames. With ``output`` the annotated
@@ -337,6 +339,7 @@ def process_video(model, source: str | int, output: str | os.PathLike | None = N
     fps_in = cap.get(cv2.CAP_PROP_FPS) or 25.0
     writer, smoother = None, ProbabilitySmoother(window=max(1, smooth))
     boxes: list[tuple[int, int, int, int]] = []
+    every = max(1, detect_every)
     frames = with_faces = 0
     start = time.perf_counter()
     try:
@@ -345,7 +348,7 @@ def process_video(model, source: str | int, output: str | os.PathLike | None = N
             if not ok:
                 break
             gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
-            if frames % max(1, detect_every) == 0:
+            if frames % every == 0:
                 boxes = detect_faces(gray, min_size=min_size, max_side=detect_max_side, scale_factor=scale_factor)
             faces = np.stack([crop_face(gray, b) for b in boxes]) if boxes else np.zeros((0, IMG_SIZE, IMG_SIZE), np.uint8)
             probs = classifier(faces)
