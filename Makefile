@@ -5,11 +5,12 @@ OUT ?= outputs/run
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 export PYTHONHASHSEED ?= 0
 
-.PHONY: help install course test test-unit test-notebooks test-report report benchmark benchmark-prediction lab clean
+.PHONY: help install course lint test test-unit test-notebooks test-report report benchmark benchmark-prediction lab clean
 help:
 	@echo "make install         install everything (python -m pip install -r requirements.txt)"
 	@echo "make course          run the six notebooks headless; executed copies + figures in $(OUT)"
-	@echo "make test            unit tests + the notebooks under nbval (use FER_PROFILE=smoke)"
+	@echo "make test            lint + unit tests + the notebooks under nbval (use FER_PROFILE=smoke)"
+	@echo "make lint            ruff check and ruff format --check (rules in pyproject.toml)"
 	@echo "make report          one HTML page from the outputs of a course run (for instructors)"
 	@echo "make benchmark       training/inference speed: course setup vs the plain Keras default"
 	@echo "make benchmark-prediction  face latency and video frames/s on one CPU core"
@@ -21,7 +22,11 @@ install:
 course:
 	$(PYTHON) -m fer_utils.course --out $(OUT)
 
-test: test-unit test-notebooks test-report
+test: lint test-unit test-notebooks test-report
+
+lint:
+	$(PYTHON) -m ruff check fer_utils scripts tests
+	$(PYTHON) -m ruff format --check fer_utils scripts tests
 
 test-unit:
 	$(PYTHON) -m pytest tests

@@ -13,6 +13,7 @@ The default model is the one shipped with fer_utils (fer_utils/assets/fer_cnn.ke
 Exit status: 0 when every input was processed (an image without a face counts as processed),
 1 when some input failed (each failure is reported on one line), 2 for a bad model or usage.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -33,7 +34,7 @@ def expand_inputs(paths: list[str]) -> list[Path]:
         if p.is_dir():
             out.extend(sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES))
         else:
-            out.append(p)   # missing files are reported when they are read
+            out.append(p)  # missing files are reported when they are read
     return out
 
 
@@ -43,17 +44,19 @@ def _error(msg: str) -> None:
 
 def _load_classifier(model_path: str | None):
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    from .course import silenced_native_stderr
     from .prediction import FaceClassifier, load_model
-    with silenced_native_stderr():   # TensorFlow's C++ start-up logging (CUDA probing) goes to /dev/null
+    from .runtime import silenced_native_stderr
+
+    with silenced_native_stderr():  # TensorFlow's C++ start-up logging (CUDA probing) goes to /dev/null
         model = load_model(model_path)
         classifier = FaceClassifier(model)
-        classifier(np.zeros((1, 48, 48), np.uint8))   # trace now, still silenced
+        classifier(np.zeros((1, 48, 48), np.uint8))  # trace now, still silenced
     return classifier
 
 
 def cmd_predict(args) -> int:
     from .prediction import PredictionInputError, draw_results, load_image, predict_image
+
     try:
         classifier = _load_classifier(args.model)
     except PredictionInputError as err:
@@ -75,6 +78,7 @@ def cmd_predict(args) -> int:
             if out_dir is not None:
                 out_dir.mkdir(parents=True, exist_ok=True)
                 from PIL import Image
+
                 target = out_dir / f"{path.stem}_emotions.png"
                 Image.fromarray(draw_results(image, results, bars=args.bars)).save(target)
                 record["annotated"] = str(target)
@@ -104,6 +108,7 @@ def _print_table(records: list[dict]) -> None:
 
 def cmd_video(args) -> int:
     from .prediction import PredictionInputError, process_video
+
     if (args.input is None) == (args.camera is None):
         _error("give either a video file INPUT or --camera INDEX (not both).")
         return 2
@@ -114,55 +119,97 @@ def cmd_video(args) -> int:
         return 2
     source = args.camera if args.camera is not None else args.input
     try:
-        stats = process_video(classifier, source, output=args.out, smooth=args.smooth,
-                              max_frames=args.max_frames, min_size=args.min_face,
-                              detect_every=args.detect_every)
+        stats = process_video(
+            classifier,
+            source,
+            output=args.out,
+            smooth=args.smooth,
+            max_frames=args.max_frames,
+            min_size=args.min_face,
+            detect_every=args.detect_every,
+        )
     except PredictionInputError as err:
         _error(str(err))
         return 1
     except KeyboardInterrupt:
         print("stopped.")
         return 0
-    print(f"{stats.frames} frames ({stats.frames_with_faces} with a face) in {stats.seconds:.1f} s: "
-          f"{stats.fps:.1f} frames/s" + (f"; annotated video: {stats.output}" if stats.output else ""))
+    print(
+        f"{stats.frames} frames ({stats.frames_with_faces} with a face) in {stats.seconds:.1f} s: "
+        f"{stats.fps:.1f} frames/s" + (f"; annotated video: {stats.output}" if stats.output else "")
+    )
     return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(prog="fer-emotion", description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        prog="fer-emotion", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     sub = ap.add_subparsers(dest="command", required=True)
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--model", default=None, metavar="FILE",
-                        help="a .keras model (default: the model shipped with fer_utils). "
-                             "Example: --model outputs/models/fer_cnn_best.keras")
-    common.add_argument("--min-face", type=int, default=40, metavar="PX",
-                        help="smallest face to detect, in pixels of the original image (default 40)")
+    common.add_argument(
+        "--model",
+        default=None,
+        metavar="FILE",
+        help="a .keras model (default: the model shipped with fer_utils). "
+        "Example: --model outputs/models/fer_cnn_best.keras",
+    )
+    common.add_argument(
+        "--min-face",
+        type=int,
+        default=40,
+        metavar="PX",
+        help="smallest face to detect, in pixels of the original image (default 40)",
+    )
 
-    p = sub.add_parser("predict", parents=[common], help="emotions of the faces in image files",
-                       description="Find every face in each image and predict its emotion. "
-                                   "Example: fer-emotion predict photos/ --json --out annotated/",
-                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = sub.add_parser(
+        "predict",
+        parents=[common],
+        help="emotions of the faces in image files",
+        description="Find every face in each image and predict its emotion. "
+        "Example: fer-emotion predict photos/ --json --out annotated/",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("paths", nargs="+", metavar="PATH", help="image files or folders (searched recursively)")
     p.add_argument("--json", action="store_true", help="print JSON (one record per file) instead of a table")
     p.add_argument("--out", metavar="DIR", help="write annotated copies (<name>_emotions.png) to DIR")
-    p.add_argument("--bars", action="store_true", help="with --out: add each face's class probabilities beside the image")
-    p.add_argument("--no-detect", action="store_true",
-                   help="treat each whole image as one face crop (48x48 crops are classified directly anyway)")
+    p.add_argument(
+        "--bars", action="store_true", help="with --out: add each face's class probabilities beside the image"
+    )
+    p.add_argument(
+        "--no-detect",
+        action="store_true",
+        help="treat each whole image as one face crop (48x48 crops are classified directly anyway)",
+    )
     p.set_defaults(func=cmd_predict)
 
-    v = sub.add_parser("video", parents=[common], help="annotate a video file or a camera feed",
-                       description="Detect and classify faces frame by frame, smoothing each face's "
-                                   "probabilities over a few frames. Example: "
-                                   "fer-emotion video clip.mp4 --out clip_emotions.mp4",
-                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    v = sub.add_parser(
+        "video",
+        parents=[common],
+        help="annotate a video file or a camera feed",
+        description="Detect and classify faces frame by frame, smoothing each face's "
+        "probabilities over a few frames. Example: "
+        "fer-emotion video clip.mp4 --out clip_emotions.mp4",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     v.add_argument("input", nargs="?", metavar="INPUT", help="a video file (anything OpenCV reads, e.g. .mp4, .avi)")
     v.add_argument("--camera", type=int, metavar="INDEX", help="read camera INDEX instead (0 = the default webcam)")
     v.add_argument("--out", metavar="OUTPUT.mp4", help="write the annotated video here")
     v.add_argument("--smooth", type=int, default=5, metavar="N", help="average probabilities over N frames (default 5)")
-    v.add_argument("--detect-every", type=int, default=1, metavar="K",
-                   help="find faces on every K-th frame only, reusing the boxes in between (faster; default 1)")
-    v.add_argument("--max-frames", type=int, default=None, metavar="N", help="stop after N frames (needed for a camera without Ctrl-C)")
+    v.add_argument(
+        "--detect-every",
+        type=int,
+        default=1,
+        metavar="K",
+        help="find faces on every K-th frame only, reusing the boxes in between (faster; default 1)",
+    )
+    v.add_argument(
+        "--max-frames",
+        type=int,
+        default=None,
+        metavar="N",
+        help="stop after N frames (needed for a camera without Ctrl-C)",
+    )
     v.set_defaults(func=cmd_video)
     return ap
 

@@ -2,6 +2,7 @@
 
 Nothing else in the project repeats these values; import them from here.
 """
+
 from __future__ import annotations
 
 import os
@@ -14,7 +15,13 @@ NUM_CLASSES: int = len(CLASS_NAMES)
 
 #: Integer labels of the original challenge file ``fer2013.csv`` mapped to emotion names.
 CSV_LABEL_TO_NAME: dict[int, str] = {
-    0: "angry", 1: "disgust", 2: "fear", 3: "happy", 4: "sad", 5: "surprise", 6: "neutral",
+    0: "angry",
+    1: "disgust",
+    2: "fear",
+    3: "happy",
+    4: "sad",
+    5: "surprise",
+    6: "neutral",
 }
 
 #: Side of the square grayscale faces the models see.
@@ -48,8 +55,8 @@ OUTPUT_DIR: Path = Path(os.environ.get("FER_OUTPUT_DIR", PROJECT_ROOT / "outputs
 #: Models and histories written by notebooks 03 and 04, figures by all notebooks.
 MODELS_DIR: Path = OUTPUT_DIR / "models"
 FIGURES_DIR: Path = OUTPUT_DIR / "figures"
-BASELINE_MODEL: Path = MODELS_DIR / "fer_cnn.keras"        # notebook 03
-BEST_MODEL: Path = MODELS_DIR / "fer_cnn_best.keras"       # notebook 04
+BASELINE_MODEL: Path = MODELS_DIR / "fer_cnn.keras"  # notebook 03
+BEST_MODEL: Path = MODELS_DIR / "fer_cnn_best.keras"  # notebook 04
 #: The model shipped inside the package (see ``fer_utils/assets/``).
 ASSETS_DIR: Path = Path(__file__).resolve().parent / "assets"
 SHIPPED_MODEL: Path = ASSETS_DIR / "fer_cnn.keras"
@@ -67,17 +74,17 @@ class Profile:
     """How much work a course run does. Choose one with ``FER_PROFILE``."""
 
     name: str
-    train_limit: int | None      # images per run taken from train/ (stratified); None = all
-    eval_limit: int | None       # images per evaluation split; None = all
-    epochs: int                  # training epochs in notebook 03
+    train_limit: int | None  # images per run taken from train/ (stratified); None = all
+    eval_limit: int | None  # images per evaluation split; None = all
+    epochs: int  # training epochs in notebook 03
     batch_size: int
-    patience: int                # EarlyStopping patience (epochs)
-    model_width: int             # filters of the first block of the BN-VGG
-    tuner_trials: int            # KerasTuner trials in notebook 04
-    tuner_epochs: int            # epochs per trial
-    ablation_epochs: int         # epochs per on/off experiment in notebook 04
-    final_epochs: int            # epochs of the retrained best configuration in 04
-    search_limit: int | None     # training faces per experiment/trial in 04 (stratified); None = all
+    patience: int  # EarlyStopping patience (epochs)
+    model_width: int  # filters of the first block of the BN-VGG
+    tuner_trials: int  # KerasTuner trials in notebook 04
+    tuner_epochs: int  # epochs per trial
+    ablation_epochs: int  # epochs per on/off experiment in notebook 04
+    final_epochs: int  # epochs of the retrained best configuration in 04
+    search_limit: int | None  # training faces per experiment/trial in 04 (stratified); None = all
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -85,22 +92,66 @@ class Profile:
 
 PROFILES: dict[str, Profile] = {
     # CI: seconds per notebook; numbers are meaningless, code paths are exercised.
-    "smoke": Profile("smoke", train_limit=700, eval_limit=700, epochs=2, batch_size=64,
-                     patience=2, model_width=16, tuner_trials=2, tuner_epochs=1,
-                     ablation_epochs=1, final_epochs=1, search_limit=None),
+    "smoke": Profile(
+        "smoke",
+        train_limit=700,
+        eval_limit=700,
+        epochs=2,
+        batch_size=64,
+        patience=2,
+        model_width=16,
+        tuner_trials=2,
+        tuner_epochs=1,
+        ablation_epochs=1,
+        final_epochs=1,
+        search_limit=None,
+    ),
     # About an hour on 2 CPU cores: all the data, short trainings. The committed notebooks.
-    "quick": Profile("quick", train_limit=None, eval_limit=None, epochs=6, batch_size=64,
-                     patience=3, model_width=24, tuner_trials=3, tuner_epochs=3,
-                     ablation_epochs=3, final_epochs=6, search_limit=3000),
+    "quick": Profile(
+        "quick",
+        train_limit=None,
+        eval_limit=None,
+        epochs=6,
+        batch_size=64,
+        patience=3,
+        model_width=24,
+        tuner_trials=3,
+        tuner_epochs=3,
+        ablation_epochs=3,
+        final_epochs=6,
+        search_limit=3000,
+    ),
     # A laptop CPU: the recipe trained properly (about 70 min for notebook 03 on 2 cores),
     # the whole course in several hours.
-    "laptop": Profile("laptop", train_limit=None, eval_limit=None, epochs=24, batch_size=64,
-                      patience=8, model_width=24, tuner_trials=6, tuner_epochs=4,
-                      ablation_epochs=6, final_epochs=24, search_limit=8000),
+    "laptop": Profile(
+        "laptop",
+        train_limit=None,
+        eval_limit=None,
+        epochs=24,
+        batch_size=64,
+        patience=8,
+        model_width=24,
+        tuner_trials=6,
+        tuner_epochs=4,
+        ablation_epochs=6,
+        final_epochs=24,
+        search_limit=8000,
+    ),
     # One GPU: the full recipe.
-    "full": Profile("full", train_limit=None, eval_limit=None, epochs=120, batch_size=128,
-                    patience=25, model_width=64, tuner_trials=20, tuner_epochs=15,
-                    ablation_epochs=30, final_epochs=120, search_limit=None),
+    "full": Profile(
+        "full",
+        train_limit=None,
+        eval_limit=None,
+        epochs=120,
+        batch_size=128,
+        patience=25,
+        model_width=64,
+        tuner_trials=20,
+        tuner_epochs=15,
+        ablation_epochs=30,
+        final_epochs=120,
+        search_limit=None,
+    ),
 }
 DEFAULT_PROFILE = "laptop"
 

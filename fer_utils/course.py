@@ -5,35 +5,18 @@
 The profile comes from ``FER_PROFILE`` (default ``laptop``). A failing notebook stops the
 run with its name; the notebooks already executed are kept.
 """
+
 from __future__ import annotations
 
 import argparse
 import os
 import sys
 import time
-from contextlib import contextmanager
 from pathlib import Path
 
 from . import config
-
-
-@contextmanager
-def silenced_native_stderr():
-    """Send file descriptor 2 to /dev/null for a moment: TensorFlow's C++ logging at import
-    ignores Python's ``sys.stderr``. Python exceptions still show (they use ``sys.stderr``)."""
-    try:
-        sys.stderr.flush()
-        saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
-    except OSError:          # no usable fd 2: nothing to silence
-        yield
-        return
-    os.dup2(devnull, 2)
-    try:
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
+from .report import add_run_record, build_report
+from .runtime import silenced_native_stderr
 
 
 def notebook_setup(seed: int = 42):
@@ -45,50 +28,37 @@ def notebook_setup(seed: int = 42):
     import warnings
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    with silenced_native_stderr():   # TensorFlow's C++ start-up chatter (CUDA probing, CPU flags)
+    with silenced_native_stderr():  # TensorFlow's C++ start-up chatter (CUDA probing, CPU flags)
         import keras
         import tensorflow as tf
 
         import fer_utils
-        from .training import hardware_description, set_seed
+
+        from .runtime import hardware_description, set_seed
+
         hardware = hardware_description()
-    tf.get_logger().setLevel("ERROR")   # e.g. retracing warnings when many small models are evaluated
+    tf.get_logger().setLevel("ERROR")  # e.g. retracing warnings when many small models are evaluated
     warnings.filterwarnings("ignore", message=".*`shuffle=True` was passed.*")
 
     profile = config.get_profile()
     set_seed(seed)
     print(f"Profile: {profile.name} (set FER_PROFILE=smoke|quick|laptop|full)  |  {hardware}")
-    print(f"Python {platform.python_version()}, TensorFlow {tf.__version__}, Keras {keras.__version__}, "
-          f"fer_utils {fer_utils.__version__}  |  started {time.strftime('%Y-%m-%d %H:%M')}")
+    print(
+        f"Python {platform.python_version()}, TensorFlow {tf.__version__}, Keras {keras.__version__}, "
+        f"fer_utils {fer_utils.__version__}  |  started {time.strftime('%Y-%m-%d %H:%M')}"
+    )
     if profile.name == "smoke":
         print("SMOKE profile: tiny subsets and 1-2 epochs. The code runs; the accuracies mean nothing.")
     elif profile.name == "quick":
-        print(f"QUICK profile: all the data, short trainings ({profile.epochs} epochs in 03). Accuracies sit "
-              "a few points below the laptop profile's.")
+        print(
+            f"QUICK profile: all the data, short trainings ({profile.epochs} epochs in 03). Accuracies sit "
+            "a few points below the laptop profile's."
+        )
     return profile
 
 
 def notebooks(folder: Path) -> list[Path]:
     return sorted(p for p in folder.glob("[0-9][0-9]_*.ipynb"))
-
-
-RUN_RECORD_TAG = "run-record"
-
-
-def add_run_record(nb, profile_name: str, seconds: float) -> None:
-    """Put (or replace) a short markdown cell after the title: profile, hardware, date and
-    wall time of this execution, so a reader of the saved notebook sees them first."""
-    import nbformat
-
-    import fer_utils
-    from .training import hardware_description
-    text = (f"> **Executed outputs below:** profile `{profile_name}`, {hardware_description()}, "
-            f"wall time {seconds / 60:.1f} min, {time.strftime('%Y-%m-%d')}, fer_utils {fer_utils.__version__}. "
-            "Run it yourself with `make course` (see the README); in CI the `smoke` profile re-runs it.")
-    cell = nbformat.v4.new_markdown_cell(text)
-    cell.metadata["tags"] = [RUN_RECORD_TAG]
-    nb.cells = [c for c in nb.cells if RUN_RECORD_TAG not in c.get("metadata", {}).get("tags", [])]
-    nb.cells.insert(1, cell)
 
 
 def run_course(nb_dir: Path, out_dir: Path, timeout: int = 6 * 3600, only: list[str] | None = None) -> int:
@@ -104,21 +74,24 @@ def run_course(nb_dir: Path, out_dir: Path, timeout: int = 6 * 3600, only: list[
             continue
         start = time.perf_counter()
         nb = nbformat.read(path, as_version=4)
-        client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
-                                resources={"metadata": {"path": str(nb_dir)}})
+        client = NotebookClient(
+            nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(nb_dir)}}
+        )
         try:
             client.execute()
         except CellExecutionError as err:
             nbformat.write(nb, out_dir / path.name)
-            print(f"FAILED {path.name} after {time.perf_counter() - start:.0f} s; partial copy in "
-                  f"{out_dir / path.name}\n{str(err)[-2000:]}", file=sys.stderr)
+            print(
+                f"FAILED {path.name} after {time.perf_counter() - start:.0f} s; partial copy in "
+                f"{out_dir / path.name}\n{str(err)[-2000:]}",
+                file=sys.stderr,
+            )
             return 1
         add_run_record(nb, profile.name, time.perf_counter() - start)
         nbformat.write(nb, out_dir / path.name)
         print(f"  {path.name}: {time.perf_counter() - start:.0f} s")
     print(f"Done. Figures and models are in {config.OUTPUT_DIR}.")
     if only is None:
-        from .report import build_report
         try:
             page, _ = build_report(config.OUTPUT_DIR, out_dir)
             print(f"Instructor report: {page}")

@@ -9,10 +9,12 @@ Two on-disk formats are accepted:
 Decoded arrays are cached in ``data/cache/`` under a key built from the file listing
 (names, sizes, modification times), so a changed dataset is re-read automatically.
 """
+
 from __future__ import annotations
 
 import csv
 import hashlib
+import json
 import os
 import time
 import warnings
@@ -23,10 +25,10 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from . import config
+from . import config, integrity
 from .config import CLASS_NAMES, IMG_SIZE, PRIVATE_TEST, PUBLIC_TEST
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2  # 2: whole-set pixel statistics cached with the arrays
 _CSV_NAME = "fer2013.csv"
 
 
@@ -40,6 +42,10 @@ class DatasetFormatError(ValueError):
 
 class BadImageWarning(UserWarning):
     """An image file was skipped because it could not be decoded."""
+
+
+class ProcessedDataWarning(UserWarning):
+    """The dataset's pixel statistics say it is not FER-2013 as distributed."""
 
 
 @dataclass
@@ -58,11 +64,13 @@ class FERData:
     names_train: np.ndarray
     names_test: np.ndarray
     source: str
-    fmt: str                      # "folders" or "csv"
+    fmt: str  # "folders" or "csv"
     synthetic: bool = False
     from_cache: bool = False
     load_seconds: float = 0.0
     skipped: list[tuple[str, str]] = field(default_factory=list)
+    #: whole-set statistics against the FER-2013 fingerprint (see ``fer_utils.integrity``)
+    integrity: integrity.IntegrityReport | None = None
 
     def test_subset(self, usage: str | None) -> tuple[np.ndarray, np.ndarray]:
         """Test images and labels of one subset (``PublicTest``/``PrivateTest``) or all (None)."""
@@ -75,11 +83,20 @@ class FERData:
         n_pub = int((self.usage_test == PUBLIC_TEST).sum())
         n_priv = int((self.usage_test == PRIVATE_TEST).sum())
         origin = "cache" if self.from_cache else self.fmt
-        return (f"{'SYNTHETIC demo faces' if self.synthetic else 'FER-2013'} from {self.source}: "
-                f"train {len(self.y_train):,}, test {len(self.y_test):,} "
-                f"(PublicTest {n_pub:,}, PrivateTest {n_priv:,}); "
-                f"loaded from {origin} in {self.load_seconds:.2f} s"
-                + (f"; skipped {len(self.skipped)} unreadable file(s)" if self.skipped else ""))
+        return (
+            f"{'SYNTHETIC demo faces' if self.synthetic else 'FER-2013'} from {self.source}: "
+            f"train {len(self.y_train):,}, test {len(self.y_test):,} "
+            f"(PublicTest {n_pub:,}, PrivateTest {n_priv:,}); "
+            f"loaded from {origin} in {self.load_seconds:.2f} s"
+            + (f"; skipped {len(self.skipped)} unreadable file(s)" if self.skipped else "")
+            + (
+                "; pixel statistics look PROCESSED (see .integrity)"
+                if self.integrity and self.integrity.processed
+                else "; pixel statistics match FER-2013"
+                if self.integrity and self.integrity.checked
+                else ""
+            )
+        )
 
 
 # --------------------------------------------------------------------------- finding
@@ -161,7 +178,7 @@ def _read_face(path: str) -> np.ndarray | str:
             return to_gray_uint8(img)
     except UnidentifiedImageError:
         return "not an image PIL can read"
-    except (OSError, SyntaxError, ValueError) as err:   # truncated/corrupt files
+    except (OSError, SyntaxError, ValueError) as err:  # truncated/corrupt files
         return f"corrupt or truncated image ({err})"
 
 
@@ -181,11 +198,12 @@ def _list_folder_layout(root: Path) -> dict[str, list[tuple[str, int, str]]]:
             if entry.name.startswith("."):
                 continue
             if not entry.is_dir():
-                continue            # stray files beside the class folders are ignored
+                continue  # stray files beside the class folders are ignored
             if entry.name not in CLASS_NAMES:
                 raise DatasetFormatError(
                     f"Unknown class folder {root / split / entry.name}: expected only "
-                    f"{', '.join(CLASS_NAMES)}. Move or delete that folder and load again.")
+                    f"{', '.join(CLASS_NAMES)}. Move or delete that folder and load again."
+                )
             label = CLASS_NAMES.index(entry.name)
             for f in sorted(os.listdir(entry.path)):
                 if not f.startswith(".") and os.path.isfile(os.path.join(entry.path, f)):
@@ -236,8 +254,9 @@ def _load_csv(path: Path) -> dict:
         header = [h.strip().lower() for h in next(reader, [])]
         missing = {"emotion", "pixels", "usage"} - set(header)
         if missing:
-            raise DatasetFormatError(f"{path}: header must have emotion,pixels,Usage columns; "
-                                     f"missing {', '.join(sorted(missing))}.")
+            raise DatasetFormatError(
+                f"{path}: header must have emotion,pixels,Usage columns; missing {', '.join(sorted(missing))}."
+            )
         ie, ip, iu = header.index("emotion"), header.index("pixels"), header.index("usage")
         for line_no, row in enumerate(reader, start=2):
             if not row:
@@ -247,15 +266,17 @@ def _load_csv(path: Path) -> dict:
                 label = int(row[ie])
                 emotion = config.CSV_LABEL_TO_NAME[label]
             except (ValueError, KeyError, IndexError):
-                raise DatasetFormatError(f"{where}: emotion must be an integer 0-6, got "
-                                         f"{row[ie] if len(row) > ie else 'nothing'!r}.") from None
+                raise DatasetFormatError(
+                    f"{where}: emotion must be an integer 0-6, got {row[ie] if len(row) > ie else 'nothing'!r}."
+                ) from None
             try:
                 pixels = np.array(row[ip].split(), dtype=np.int32)
             except (ValueError, IndexError):
                 raise DatasetFormatError(f"{where}: pixel string is not space-separated integers.") from None
             if pixels.size != n_pixels:
-                raise DatasetFormatError(f"{where}: pixel string has {pixels.size} values, expected "
-                                         f"{n_pixels} ({IMG_SIZE}x{IMG_SIZE}).")
+                raise DatasetFormatError(
+                    f"{where}: pixel string has {pixels.size} values, expected {n_pixels} ({IMG_SIZE}x{IMG_SIZE})."
+                )
             if pixels.min() < 0 or pixels.max() > 255:
                 raise DatasetFormatError(f"{where}: pixel values must lie in 0..255.")
             use = row[iu].strip() if len(row) > iu else ""
@@ -265,24 +286,28 @@ def _load_csv(path: Path) -> dict:
                 split = "test"
                 usage.append(use)
             else:
-                raise DatasetFormatError(f"{where}: Usage must be Training, PublicTest or PrivateTest, "
-                                         f"got {use!r}.")
+                raise DatasetFormatError(f"{where}: Usage must be Training, PublicTest or PrivateTest, got {use!r}.")
             xs[split].append(pixels.astype(np.uint8).reshape(IMG_SIZE, IMG_SIZE))
             ys[split].append(name_to_idx[emotion])
             names[split].append(f"{use}_{line_no}")
     arrays = {}
     for split in ("train", "test"):
-        arrays[f"x_{split}"] = (np.stack(xs[split]) if xs[split]
-                                else np.zeros((0, IMG_SIZE, IMG_SIZE), np.uint8))
+        arrays[f"x_{split}"] = np.stack(xs[split]) if xs[split] else np.zeros((0, IMG_SIZE, IMG_SIZE), np.uint8)
         arrays[f"y_{split}"] = np.array(ys[split], dtype=np.int64)
         arrays[f"names_{split}"] = np.array(names[split], dtype=str)
     arrays["usage_test"] = np.array(usage, dtype=str)
     return arrays
 
 
-def load_fer2013(path: str | os.PathLike | None = None, *, allow_synthetic: bool = False,
-                 use_cache: bool = True, cache_dir: str | os.PathLike | None = None,
-                 workers: int = 4, verbose: bool = True) -> FERData:
+def load_fer2013(
+    path: str | os.PathLike | None = None,
+    *,
+    allow_synthetic: bool = False,
+    use_cache: bool = True,
+    cache_dir: str | os.PathLike | None = None,
+    workers: int = 4,
+    verbose: bool = True,
+) -> FERData:
     """Load FER-2013 as uint8 arrays, from the cache when the dataset is unchanged.
 
     Args:
@@ -301,6 +326,7 @@ def load_fer2013(path: str | os.PathLike | None = None, *, allow_synthetic: bool
         if not allow_synthetic:
             raise
         from .synthetic import SYNTHETIC_BANNER, ensure_synthetic_dataset
+
         where, fmt, synthetic = ensure_synthetic_dataset(), "folders", True
         print(SYNTHETIC_BANNER)
     if synthetic or (where / ".synthetic").exists():
@@ -320,25 +346,49 @@ def load_fer2013(path: str | os.PathLike | None = None, *, allow_synthetic: bool
             with np.load(cache_file, allow_pickle=False) as npz:
                 arrays = {k: npz[k] for k in npz.files}
             skipped = [tuple(s) for s in arrays.pop("skipped").tolist()]
+            stats = json.loads(str(arrays.pop("stats_json")))
             from_cache = True
         except (OSError, ValueError, KeyError) as err:
-            warnings.warn(f"Ignoring unreadable cache {cache_file} ({err}); decoding again.")
+            warnings.warn(f"Ignoring unreadable cache {cache_file} ({err}); decoding again.", stacklevel=2)
             arrays = None
     if arrays is None:
-        arrays, skipped = (_load_folders(where, listing, workers) if fmt == "folders" else (_load_csv(where), []))
+        arrays, skipped = _load_folders(where, listing, workers) if fmt == "folders" else (_load_csv(where), [])
+        stats = {
+            split: integrity.pixel_statistics(arrays[f"x_{split}"], arrays[f"y_{split}"]) for split in ("train", "test")
+        }
         if skipped:
-            warnings.warn(f"Skipped {len(skipped)} unreadable file(s) in {where} (listed above); "
-                          "delete or replace them to silence this.", BadImageWarning, stacklevel=2)
+            warnings.warn(
+                f"Skipped {len(skipped)} unreadable file(s) in {where} (listed above); "
+                "delete or replace them to silence this.",
+                BadImageWarning,
+                stacklevel=2,
+            )
         if use_cache:
             cache_file.parent.mkdir(parents=True, exist_ok=True)
             tmp = cache_file.with_suffix(".tmp.npz")
-            np.savez(tmp, skipped=np.array(skipped, dtype=str).reshape(-1, 2), **arrays)
+            np.savez(
+                tmp,
+                skipped=np.array(skipped, dtype=str).reshape(-1, 2),
+                stats_json=np.array(json.dumps(stats)),
+                **arrays,
+            )
             os.replace(tmp, cache_file)
-    data = FERData(**arrays, source=str(where), fmt=fmt, synthetic=synthetic,
-                   from_cache=from_cache, skipped=list(skipped),
-                   load_seconds=time.perf_counter() - start)
+    data = FERData(
+        **arrays,
+        source=str(where),
+        fmt=fmt,
+        synthetic=synthetic,
+        from_cache=from_cache,
+        skipped=list(skipped),
+        load_seconds=time.perf_counter() - start,
+        integrity=integrity.check(stats, synthetic=synthetic),
+    )
     if verbose:
         print(data.summary())
+    if data.integrity.processed:
+        text = data.integrity.warning_text()
+        print("\n" + "!" * 78 + "\n" + text + "\n" + "!" * 78 + "\n", flush=True)
+        warnings.warn(text, ProcessedDataWarning, stacklevel=2)
     return data
 
 
@@ -350,22 +400,26 @@ def class_counts(data: FERData):
     def count(y):
         return np.bincount(y, minlength=len(CLASS_NAMES))
 
-    table = pd.DataFrame({
-        "train": count(data.y_train),
-        PUBLIC_TEST: count(data.test_subset(PUBLIC_TEST)[1]),
-        PRIVATE_TEST: count(data.test_subset(PRIVATE_TEST)[1]),
-        "test": count(data.y_test),
-    }, index=pd.Index(CLASS_NAMES, name="emotion"))
+    table = pd.DataFrame(
+        {
+            "train": count(data.y_train),
+            PUBLIC_TEST: count(data.test_subset(PUBLIC_TEST)[1]),
+            PRIVATE_TEST: count(data.test_subset(PRIVATE_TEST)[1]),
+            "test": count(data.y_test),
+        },
+        index=pd.Index(CLASS_NAMES, name="emotion"),
+    )
     table["total"] = table["train"] + table["test"]
     table.loc["total"] = table.sum()
     return table
 
 
 def file_format_stats(root: str | os.PathLike, sample: int | None = None, seed: int = 0):
-    """Image sizes, modes and formats of the files on disk (all, or a random ``sample``)."""
+    """Image sizes, modes and formats of the files under ``root`` (all, or a random ``sample``)."""
     import pandas as pd
+
     root = Path(root)
-    paths = sorted(p for p in root.glob("*/*/*") if p.is_file() and not p.name.startswith("."))
+    paths = sorted(p for p in root.rglob("*") if p.is_file() and not p.name.startswith("."))
     if sample is not None and sample < len(paths):
         rng = np.random.default_rng(seed)
         paths = [paths[i] for i in sorted(rng.choice(len(paths), sample, replace=False))]
@@ -383,6 +437,7 @@ def file_format_stats(root: str | os.PathLike, sample: int | None = None, seed: 
 def pixel_stats(data: FERData):
     """Mean, standard deviation and range of pixel intensities per split and class."""
     import pandas as pd
+
     rows = []
     for split, x, y in (("train", data.x_train, data.y_train), ("test", data.x_test, data.y_test)):
         for i, name in enumerate(CLASS_NAMES):
@@ -402,7 +457,7 @@ def to_model_input(x: np.ndarray) -> np.ndarray:
         x = x[None]
     if x.ndim == 3:
         x = x[..., None]
-    return (x.astype(np.float32) / 255.0)
+    return x.astype(np.float32) / 255.0
 
 
 def stratified_subset(y: np.ndarray, n: int | None, seed: int = 42) -> np.ndarray:
@@ -410,6 +465,7 @@ def stratified_subset(y: np.ndarray, n: int | None, seed: int = 42) -> np.ndarra
     if n is None or n >= len(y):
         return np.arange(len(y))
     from sklearn.model_selection import train_test_split
+
     idx, _ = train_test_split(np.arange(len(y)), train_size=n, stratify=y, random_state=seed)
     return np.sort(idx)
 
@@ -422,21 +478,28 @@ class Splits:
     y_train: np.ndarray
     x_val: np.ndarray
     y_val: np.ndarray
-    tests: dict[str, tuple[np.ndarray, np.ndarray]]   # "PrivateTest", "PublicTest", "test"
+    tests: dict[str, tuple[np.ndarray, np.ndarray]]  # "PrivateTest", "PublicTest", "test"
     validation: str
 
     def sizes(self):
         import pandas as pd
+
         rows = {"train": self.y_train, "validation": self.y_val}
         rows.update({k: v[1] for k, v in self.tests.items()})
-        return pd.DataFrame({k: np.bincount(v, minlength=len(CLASS_NAMES)) for k, v in rows.items()},
-                            index=pd.Index(CLASS_NAMES, name="emotion")).T.assign(
-            total=lambda d: d.sum(axis=1))
+        return pd.DataFrame(
+            {k: np.bincount(v, minlength=len(CLASS_NAMES)) for k, v in rows.items()},
+            index=pd.Index(CLASS_NAMES, name="emotion"),
+        ).T.assign(total=lambda d: d.sum(axis=1))
 
 
-def make_splits(data: FERData, validation: str = "split", val_fraction: float = 0.1,
-                seed: int = 42, train_limit: int | None = None,
-                eval_limit: int | None = None) -> Splits:
+def make_splits(
+    data: FERData,
+    validation: str = "split",
+    val_fraction: float = 0.1,
+    seed: int = 42,
+    train_limit: int | None = None,
+    eval_limit: int | None = None,
+) -> Splits:
     """Training, validation and test sets, following the course protocol.
 
     Args:
@@ -447,10 +510,10 @@ def make_splits(data: FERData, validation: str = "split", val_fraction: float = 
     PrivateTest is never used for selecting anything.
     """
     from sklearn.model_selection import train_test_split
+
     x, y = data.x_train, data.y_train
     if validation == "split":
-        tr, va = train_test_split(np.arange(len(y)), test_size=val_fraction, stratify=y,
-                                  random_state=seed)
+        tr, va = train_test_split(np.arange(len(y)), test_size=val_fraction, stratify=y, random_state=seed)
         x_tr, y_tr, x_va, y_va = x[np.sort(tr)], y[np.sort(tr)], x[np.sort(va)], y[np.sort(va)]
     elif validation == "public":
         x_tr, y_tr = x, y
@@ -465,19 +528,23 @@ def make_splits(data: FERData, validation: str = "split", val_fraction: float = 
         return xs[k], ys[k]
 
     x_va, y_va = limit(x_va, y_va)
-    tests = {name: limit(*data.test_subset(usage)) for name, usage in
-             ((PRIVATE_TEST, PRIVATE_TEST), (PUBLIC_TEST, PUBLIC_TEST), ("test", None))}
+    tests = {
+        name: limit(*data.test_subset(usage))
+        for name, usage in ((PRIVATE_TEST, PRIVATE_TEST), (PUBLIC_TEST, PUBLIC_TEST), ("test", None))
+    }
     return Splits(x_tr, y_tr, x_va, y_va, tests, validation)
 
 
-def augmentation_layers(rotation: float = 0.05, zoom: float = 0.1, translation: float = 0.1,
-                        flip: bool = True, seed: int | None = None):
+def augmentation_layers(
+    rotation: float = 0.05, zoom: float = 0.1, translation: float = 0.1, flip: bool = True, seed: int | None = None
+):
     """Keras preprocessing layers for training-time augmentation.
 
     ``rotation`` is a fraction of a full turn (0.05 = +-18 degrees); zoom and translation
     are fractions of the image size. These replace Keras 2's removed ``ImageDataGenerator``.
     """
     import keras
+
     layers = []
     if flip:
         layers.append(keras.layers.RandomFlip("horizontal", seed=seed))
@@ -486,14 +553,22 @@ def augmentation_layers(rotation: float = 0.05, zoom: float = 0.1, translation: 
     if zoom:
         layers.append(keras.layers.RandomZoom(zoom, fill_mode="reflect", seed=seed))
     if translation:
-        layers.append(keras.layers.RandomTranslation(translation, translation, fill_mode="reflect",
-                                                     seed=seed))
+        layers.append(keras.layers.RandomTranslation(translation, translation, fill_mode="reflect", seed=seed))
     return keras.Sequential(layers, name="augmentation")
 
 
-def make_dataset(x: np.ndarray, y: np.ndarray | None = None, *, batch_size: int = 64,
-                 shuffle: bool = False, augment=None, one_hot: bool = True,
-                 label_smoothing: float = 0.0, seed: int = 42, cache: bool = True):
+def make_dataset(
+    x: np.ndarray,
+    y: np.ndarray | None = None,
+    *,
+    batch_size: int = 64,
+    shuffle: bool = False,
+    augment=None,
+    one_hot: bool = True,
+    label_smoothing: float = 0.0,
+    seed: int = 42,
+    cache: bool = True,
+):
     """A ``tf.data`` pipeline: uint8 faces -> float32 [0, 1] batches, labels one-hot.
 
     Caches the decoded tensors, shuffles each epoch (``shuffle=True``), applies
@@ -501,6 +576,7 @@ def make_dataset(x: np.ndarray, y: np.ndarray | None = None, *, batch_size: int 
     fly, batches and prefetches.
     """
     import tensorflow as tf
+
     x = np.asarray(x)
     if x.ndim == 3:
         x = x[..., None]

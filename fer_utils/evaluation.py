@@ -3,6 +3,7 @@
 Metrics come from scikit-learn; probabilities from the model, optionally averaged over
 test-time augmentation (horizontal flip and shifted crops).
 """
+
 from __future__ import annotations
 
 import json
@@ -26,7 +27,7 @@ def tta_views(x: np.ndarray, shift: int = 2) -> list[np.ndarray]:
             pad = np.pad(img, ((0, 0), (shift, shift), (shift, shift), (0, 0)), mode="reflect")
             n = img.shape[1]
             for dy, dx in ((0, 0), (0, 2 * shift), (2 * shift, 0), (2 * shift, 2 * shift)):
-                views.append(pad[:, dy:dy + n, dx:dx + n])
+                views.append(pad[:, dy : dy + n, dx : dx + n])
     return views
 
 
@@ -45,11 +46,17 @@ def predict_proba(model, x: np.ndarray, batch_size: int = 256, tta: bool = False
 def metrics_from_proba(y_true: np.ndarray, proba: np.ndarray) -> dict:
     """Accuracy, loss, top-2 accuracy, per-class precision/recall/F1 with macro and weighted
     averages, and the confusion matrix (counts and row-normalized), as plain Python types."""
-    from sklearn.metrics import (accuracy_score, confusion_matrix, log_loss,
-                                 precision_recall_fscore_support, top_k_accuracy_score)
+    from sklearn.metrics import (
+        accuracy_score,
+        confusion_matrix,
+        log_loss,
+        precision_recall_fscore_support,
+        top_k_accuracy_score,
+    )
+
     y_true = np.asarray(y_true)
     proba = np.asarray(proba, np.float64)
-    proba = proba / proba.sum(axis=1, keepdims=True)   # float32 softmax sums are 1 +- 1e-7
+    proba = proba / proba.sum(axis=1, keepdims=True)  # float32 softmax sums are 1 +- 1e-7
     labels = list(range(NUM_CLASSES))
     y_pred = proba.argmax(axis=1)
     p, r, f, s = precision_recall_fscore_support(y_true, y_pred, labels=labels, zero_division=0)
@@ -59,22 +66,24 @@ def metrics_from_proba(y_true: np.ndarray, proba: np.ndarray) -> dict:
     out = {
         "n": int(len(y_true)),
         "accuracy": float(accuracy_score(y_true, y_pred)),
-        "loss": float(log_loss(y_true, proba, labels=labels)),   # sklearn clips zeros itself
+        "loss": float(log_loss(y_true, proba, labels=labels)),  # sklearn clips zeros itself
         "top2_accuracy": float(top_k_accuracy_score(y_true, proba, k=2, labels=labels)),
-        "per_class": {name: {"precision": float(p[i]), "recall": float(r[i]), "f1": float(f[i]),
-                             "support": int(s[i])} for i, name in enumerate(CLASS_NAMES)},
+        "per_class": {
+            name: {"precision": float(p[i]), "recall": float(r[i]), "f1": float(f[i]), "support": int(s[i])}
+            for i, name in enumerate(CLASS_NAMES)
+        },
         "confusion_matrix": cm.tolist(),
         "confusion_matrix_normalized": cm_norm.round(4).tolist(),
     }
     for avg in ("macro", "weighted"):
-        pa, ra, fa, _ = precision_recall_fscore_support(y_true, y_pred, labels=labels, average=avg,
-                                                        zero_division=0)
+        pa, ra, fa, _ = precision_recall_fscore_support(y_true, y_pred, labels=labels, average=avg, zero_division=0)
         out[avg] = {"precision": float(pa), "recall": float(ra), "f1": float(fa)}
     return out
 
 
-def evaluate_model(model, sets: dict[str, tuple[np.ndarray, np.ndarray]], tta: bool = False,
-                   batch_size: int = 256) -> tuple[dict, dict]:
+def evaluate_model(
+    model, sets: dict[str, tuple[np.ndarray, np.ndarray]], tta: bool = False, batch_size: int = 256
+) -> tuple[dict, dict]:
     """Metrics for each named labelled set, e.g. ``{"validation": (x, y), "PrivateTest": ...}``.
 
     Returns ``(metrics, probabilities)`` keyed by set name.
@@ -89,15 +98,25 @@ def evaluate_model(model, sets: dict[str, tuple[np.ndarray, np.ndarray]], tta: b
 def summary_table(metrics: dict):
     """One row per set: n, accuracy, top-2 accuracy, loss, macro and weighted F1."""
     import pandas as pd
-    rows = {name: {"n": m["n"], "accuracy": m["accuracy"], "top2_accuracy": m["top2_accuracy"],
-                   "loss": m["loss"], "macro_f1": m["macro"]["f1"], "weighted_f1": m["weighted"]["f1"]}
-            for name, m in metrics.items()}
+
+    rows = {
+        name: {
+            "n": m["n"],
+            "accuracy": m["accuracy"],
+            "top2_accuracy": m["top2_accuracy"],
+            "loss": m["loss"],
+            "macro_f1": m["macro"]["f1"],
+            "weighted_f1": m["weighted"]["f1"],
+        }
+        for name, m in metrics.items()
+    }
     return pd.DataFrame(rows).T.astype({"n": int}).round(4)
 
 
 def per_class_table(m: dict):
     """Precision, recall, F1 and support per class, plus macro and weighted averages."""
     import pandas as pd
+
     df = pd.DataFrame(m["per_class"]).T
     for avg in ("macro", "weighted"):
         df.loc[f"{avg} avg"] = [m[avg]["precision"], m[avg]["recall"], m[avg]["f1"], m["n"]]
@@ -108,6 +127,7 @@ def per_class_table(m: dict):
 def confused_pairs(cm, top: int = 10):
     """The most frequent (true, predicted) mistakes: count, share of the true class's images."""
     import pandas as pd
+
     cm = np.asarray(cm)
     rows = []
     for t in range(NUM_CLASSES):
@@ -118,8 +138,7 @@ def confused_pairs(cm, top: int = 10):
     return df.sort_values("count", ascending=False).head(top).reset_index(drop=True).round(3)
 
 
-def select_mistakes(y_true: np.ndarray, proba: np.ndarray, kind: str = "confident_wrong",
-                    n: int = 12) -> np.ndarray:
+def select_mistakes(y_true: np.ndarray, proba: np.ndarray, kind: str = "confident_wrong", n: int = 12) -> np.ndarray:
     """Indices of the ``n`` most confident wrong predictions (``confident_wrong``) or the
     least confident right ones (``unsure_right``)."""
     pred, conf = proba.argmax(1), proba.max(1)
@@ -136,14 +155,14 @@ def select_mistakes(y_true: np.ndarray, proba: np.ndarray, kind: str = "confiden
 def last_conv_layer(model) -> str:
     """Name of the model's last 2-D convolution layer."""
     import keras
+
     for layer in reversed(model.layers):
         if isinstance(layer, keras.layers.Conv2D):
             return layer.name
     raise ValueError(f"Model {model.name} has no Conv2D layer for Grad-CAM.")
 
 
-def grad_cam(model, face: np.ndarray, class_index: int | None = None,
-             layer_name: str | None = None) -> np.ndarray:
+def grad_cam(model, face: np.ndarray, class_index: int | None = None, layer_name: str | None = None) -> np.ndarray:
     """Grad-CAM heatmap (values in [0, 1], the face's spatial size) for one face.
 
     ``face``: uint8 ``(48, 48)`` or float ``(48, 48, 1)``. ``class_index`` defaults to the
@@ -153,6 +172,7 @@ def grad_cam(model, face: np.ndarray, class_index: int | None = None,
     """
     import keras
     import tensorflow as tf
+
     x = to_model_input(face) if np.asarray(face).dtype == np.uint8 else np.asarray(face, np.float32)[None]
     if x.ndim == 3:
         x = x[..., None]
@@ -176,12 +196,14 @@ def grad_cam(model, face: np.ndarray, class_index: int | None = None,
 # --------------------------------------------------------------------------- saving
 def save_metrics(payload: dict, path: str | os.PathLike) -> Path:
     """Write a metrics dictionary as indented JSON (NumPy types converted)."""
+
     def default(o):
         if isinstance(o, np.generic):
             return o.item()
         if isinstance(o, np.ndarray):
             return o.tolist()
         raise TypeError(f"not JSON serializable: {type(o)}")
+
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(payload, indent=2, default=default))

@@ -3,11 +3,11 @@
 * ``build_simple_cnn``: the classic 4-conv Keras FER-2013 CNN (notebook 02's baseline),
   with switches for kernel size, batch normalization and dropout (notebook 04).
 * ``build_vgg_bn``: a VGG-style network with batch normalization, the course's recipe.
-* ``build_tunable_cnn``: the KerasTuner search space of notebook 04.
 
 Every model takes float32 ``(None, 48, 48, 1)`` faces scaled to [0, 1] and ends in a
 float32 softmax over ``CLASS_NAMES`` (so mixed precision leaves the output exact).
 """
+
 from __future__ import annotations
 
 import keras
@@ -18,8 +18,9 @@ from .config import INPUT_SHAPE, NUM_CLASSES
 
 def _conv(x, filters: int, kernel_size: int, batch_norm: bool, l2: float, name: str):
     reg = keras.regularizers.L2(l2) if l2 else None
-    x = layers.Conv2D(filters, kernel_size, padding="same", use_bias=not batch_norm,
-                      kernel_regularizer=reg, name=name)(x)
+    x = layers.Conv2D(filters, kernel_size, padding="same", use_bias=not batch_norm, kernel_regularizer=reg, name=name)(
+        x
+    )
     if batch_norm:
         x = layers.BatchNormalization(name=f"{name}_bn")(x)
     return layers.Activation("relu", name=f"{name}_relu")(x)
@@ -36,9 +37,14 @@ def _head(x, dense_units: int, dropout: float, batch_norm: bool):
     return layers.Dense(NUM_CLASSES, activation="softmax", dtype="float32", name="emotion")(x)
 
 
-def build_simple_cnn(filters: tuple[int, ...] = (32, 64, 128, 128), kernel_size: int = 3,
-                     dense_units: int = 1024, dropout: float = 0.25, batch_norm: bool = False,
-                     name: str = "simple_cnn") -> keras.Model:
+def build_simple_cnn(
+    filters: tuple[int, ...] = (32, 64, 128, 128),
+    kernel_size: int = 3,
+    dense_units: int = 1024,
+    dropout: float = 0.25,
+    batch_norm: bool = False,
+    name: str = "simple_cnn",
+) -> keras.Model:
     """The popular 4-conv FER-2013 CNN: conv-conv-pool-dropout, (conv-pool) x2, dropout,
     flatten, a 1024-unit fully connected layer and a softmax.
 
@@ -60,9 +66,17 @@ def build_simple_cnn(filters: tuple[int, ...] = (32, 64, 128, 128), kernel_size:
     return keras.Model(inputs, outputs, name=name)
 
 
-def build_vgg_bn(width: int = 32, blocks: int = 4, convs_per_block: int = 2, kernel_size: int = 3,
-                 dropout: float = 0.4, block_dropout: float = 0.1, dense_units: int = 256,
-                 l2: float = 0.0, name: str = "vgg_bn") -> keras.Model:
+def build_vgg_bn(
+    width: int = 32,
+    blocks: int = 4,
+    convs_per_block: int = 2,
+    kernel_size: int = 3,
+    dropout: float = 0.4,
+    block_dropout: float = 0.1,
+    dense_units: int = 256,
+    l2: float = 0.0,
+    name: str = "vgg_bn",
+) -> keras.Model:
     """VGG-style CNN with batch normalization: ``blocks`` stages of ``convs_per_block``
     3x3 conv-BN-ReLU layers, doubling the filters (from ``width``) and halving the
     resolution at each stage, then global average pooling, a dense layer and a softmax.
@@ -70,7 +84,7 @@ def build_vgg_bn(width: int = 32, blocks: int = 4, convs_per_block: int = 2, ker
     inputs = keras.Input(INPUT_SHAPE, name="face")
     x = inputs
     for b in range(blocks):
-        filters = width * 2 ** b
+        filters = width * 2**b
         for c in range(convs_per_block):
             x = _conv(x, filters, kernel_size, True, l2, f"block{b + 1}_conv{c + 1}")
         x = layers.MaxPooling2D(name=f"block{b + 1}_pool")(x)
@@ -79,23 +93,3 @@ def build_vgg_bn(width: int = 32, blocks: int = 4, convs_per_block: int = 2, ker
     x = layers.GlobalAveragePooling2D(name="gap")(x)
     outputs = _head(x, dense_units, dropout, True)
     return keras.Model(inputs, outputs, name=name)
-
-
-def build_tunable_cnn(hp) -> keras.Model:
-    """KerasTuner search space: depth, width, kernel size, dropout, batch norm, dense size.
-
-    The optimizer settings are tuned too and applied when the model is compiled.
-    """
-    from .training import compile_model
-    model = build_vgg_bn(
-        width=hp.Choice("width", [16, 32, 48]),
-        blocks=hp.Int("blocks", 3, 4),
-        convs_per_block=hp.Int("convs_per_block", 1, 2),
-        kernel_size=hp.Choice("kernel_size", [3, 5]),
-        dropout=hp.Float("dropout", 0.2, 0.5, step=0.1),
-        block_dropout=hp.Choice("block_dropout", [0.0, 0.1, 0.2]),
-        dense_units=hp.Choice("dense_units", [128, 256]),
-        name="tuned_cnn",
-    )
-    compile_model(model, learning_rate=hp.Choice("learning_rate", [3e-4, 1e-3, 3e-3]))
-    return model

@@ -1,5 +1,6 @@
 """Figures of the course (matplotlib and seaborn). Each function returns its figure and,
 given ``save``, writes it as a PNG too."""
+
 from __future__ import annotations
 
 import os
@@ -21,7 +22,9 @@ def _finish(fig, save: str | os.PathLike | None):
 
 def class_distribution(counts, save=None, title: str = "Images per emotion"):
     """Grouped bars of a ``class_counts`` table (train / PublicTest / PrivateTest)."""
-    table = counts.drop(index="total", errors="ignore")[[c for c in ("train", "PublicTest", "PrivateTest") if c in counts]]
+    table = counts.drop(index="total", errors="ignore")[
+        [c for c in ("train", "PublicTest", "PrivateTest") if c in counts]
+    ]
     fig, ax = plt.subplots(figsize=(9, 4))
     table.plot.bar(ax=ax, width=0.8)
     ax.set(title=title, xlabel="", ylabel="images")
@@ -31,8 +34,9 @@ def class_distribution(counts, save=None, title: str = "Images per emotion"):
     return _finish(fig, save)
 
 
-def sample_grid(x: np.ndarray, y: np.ndarray, per_class: int = 8, seed: int = 0, save=None,
-                title: str = "Sample faces per emotion"):
+def sample_grid(
+    x: np.ndarray, y: np.ndarray, per_class: int = 8, seed: int = 0, save=None, title: str = "Sample faces per emotion"
+):
     """A grid with one row of random faces per emotion."""
     rng = np.random.default_rng(seed)
     fig, axes = plt.subplots(len(CLASS_NAMES), per_class, figsize=(per_class * 1.1, len(CLASS_NAMES) * 1.2))
@@ -62,13 +66,14 @@ def pixel_histogram(x_by_class: dict[str, np.ndarray], save=None):
 def augmentation_examples(faces: np.ndarray, augment, n_aug: int = 5, save=None):
     """Each face (uint8 ``(k, 48, 48)``) followed by ``n_aug`` augmented versions."""
     from .data import to_model_input
+
     x = to_model_input(faces)
     fig, axes = plt.subplots(len(x), n_aug + 1, figsize=((n_aug + 1) * 1.3, len(x) * 1.4))
     axes = np.atleast_2d(axes)
     for r in range(len(x)):
         axes[r, 0].imshow(x[r, ..., 0], cmap="gray", vmin=0, vmax=1)
         for c in range(1, n_aug + 1):
-            aug = np.asarray(augment(x[r:r + 1], training=True))[0, ..., 0]
+            aug = np.asarray(augment(x[r : r + 1], training=True))[0, ..., 0]
             axes[r, c].imshow(aug, cmap="gray", vmin=0, vmax=1)
         for ax in axes[r]:
             ax.axis("off")
@@ -92,8 +97,13 @@ def training_curves(history: dict, save=None, title: str = "Learning curves"):
     if "val_accuracy" in history:
         best = int(np.argmax(history["val_accuracy"]))
         axes[1].axvline(best + 1, color="grey", ls="--", lw=1)
-        axes[1].annotate(f"best val {history['val_accuracy'][best]:.3f}", (best + 1, history["val_accuracy"][best]),
-                         textcoords="offset points", xytext=(-60, -25), fontsize=8)
+        axes[1].annotate(
+            f"best val {history['val_accuracy'][best]:.3f}",
+            (best + 1, history["val_accuracy"][best]),
+            textcoords="offset points",
+            xytext=(-60, -25),
+            fontsize=8,
+        )
     fig.suptitle(title)
     return _finish(fig, save)
 
@@ -101,22 +111,35 @@ def training_curves(history: dict, save=None, title: str = "Learning curves"):
 def confusion_heatmap(cm, normalize: bool = False, save=None, title: str | None = None):
     """Confusion matrix heatmap (counts, or rows normalized to sum to 1), with a colour bar."""
     import seaborn as sns
+
     cm = np.asarray(cm, dtype=float)
     if normalize:
         with np.errstate(invalid="ignore", divide="ignore"):
             cm = np.nan_to_num(cm / cm.sum(axis=1, keepdims=True))
     fig, ax = plt.subplots(figsize=(7, 6))
-    sns.heatmap(cm, annot=True, fmt=".2f" if normalize else ".0f", cmap="Blues", square=True,
-                xticklabels=CLASS_NAMES, yticklabels=CLASS_NAMES, ax=ax,
-                cbar_kws={"label": "share of true class" if normalize else "images"})
-    ax.set(xlabel="predicted", ylabel="true",
-           title=title or ("Confusion matrix (row-normalized)" if normalize else "Confusion matrix (counts)"))
+    sns.heatmap(
+        cm,
+        annot=True,
+        fmt=".2f" if normalize else ".0f",
+        cmap="Blues",
+        square=True,
+        xticklabels=CLASS_NAMES,
+        yticklabels=CLASS_NAMES,
+        ax=ax,
+        cbar_kws={"label": "share of true class" if normalize else "images"},
+    )
+    ax.set(
+        xlabel="predicted",
+        ylabel="true",
+        title=title or ("Confusion matrix (row-normalized)" if normalize else "Confusion matrix (counts)"),
+    )
     return _finish(fig, save)
 
 
 def per_class_bars(metrics: dict, save=None, title: str = "Per-class precision, recall and F1"):
     """Grouped bars of precision, recall and F1 for each emotion."""
     import pandas as pd
+
     df = pd.DataFrame(metrics["per_class"]).T[["precision", "recall", "f1"]]
     fig, ax = plt.subplots(figsize=(9, 4))
     df.plot.bar(ax=ax, width=0.8)
@@ -126,8 +149,9 @@ def per_class_bars(metrics: dict, save=None, title: str = "Per-class precision, 
     return _finish(fig, save)
 
 
-def face_gallery(x: np.ndarray, y_true: np.ndarray, proba: np.ndarray, idx, save=None, cols: int = 6,
-                 title: str = "Faces"):
+def face_gallery(
+    x: np.ndarray, y_true: np.ndarray, proba: np.ndarray, idx, save=None, cols: int = 6, title: str = "Faces"
+):
     """Faces with true label, predicted label and its probability."""
     idx = list(idx)
     rows = max(1, int(np.ceil(len(idx) / cols)))
@@ -139,8 +163,9 @@ def face_gallery(x: np.ndarray, y_true: np.ndarray, proba: np.ndarray, idx, save
         p = int(proba[i].argmax())
         ax.imshow(x[i], cmap="gray", vmin=0, vmax=255)
         colour = "green" if p == y_true[i] else "red"
-        ax.set_title(f"true {CLASS_NAMES[y_true[i]]}\npred {CLASS_NAMES[p]} {proba[i, p]:.2f}", fontsize=8,
-                     color=colour)
+        ax.set_title(
+            f"true {CLASS_NAMES[y_true[i]]}\npred {CLASS_NAMES[p]} {proba[i, p]:.2f}", fontsize=8, color=colour
+        )
     fig.suptitle(title)
     return _finish(fig, save)
 
@@ -159,8 +184,13 @@ def probability_bars(proba: np.ndarray, ax=None, title: str | None = None):
     return ax.figure
 
 
-def gradcam_grid(faces: np.ndarray, heatmaps: list[np.ndarray], captions: list[str], save=None,
-                 title: str = "Grad-CAM: where the model looked"):
+def gradcam_grid(
+    faces: np.ndarray,
+    heatmaps: list[np.ndarray],
+    captions: list[str],
+    save=None,
+    title: str = "Grad-CAM: where the model looked",
+):
     """Each face beside the same face with its Grad-CAM heatmap overlaid."""
     n = len(faces)
     fig, axes = plt.subplots(2, n, figsize=(n * 1.8, 4.2))
@@ -180,8 +210,13 @@ def gradcam_grid(faces: np.ndarray, heatmaps: list[np.ndarray], captions: list[s
     return fig
 
 
-def comparison_bars(df, metric: str = "val_accuracy", label: str = "experiment", save=None,
-                    title: str = "Experiments (selected on validation)"):
+def comparison_bars(
+    df,
+    metric: str = "val_accuracy",
+    label: str = "experiment",
+    save=None,
+    title: str = "Experiments (selected on validation)",
+):
     """Horizontal bars of one metric per experiment, best highlighted."""
     df = df.sort_values(metric)
     fig, ax = plt.subplots(figsize=(8, 0.45 * len(df) + 1.2))

@@ -4,6 +4,7 @@ Faces are found with OpenCV's frontal-face Haar cascade (shipped in the 4.x
 ``opencv-python-headless`` wheels), cropped with a margin, converted to 48x48 grayscale
 in [0, 1] and classified in one batch.
 """
+
 from __future__ import annotations
 
 import os
@@ -17,9 +18,9 @@ from . import config
 from .config import CLASS_NAMES, IMG_SIZE
 from .data import to_gray_uint8
 
-DETECT_MAX_SIDE = 1024   # larger images are downscaled for detection only
-VIDEO_DETECT_MAX_SIDE = 320   # video frames: detection on a smaller copy ...
-VIDEO_SCALE_FACTOR = 1.2      # ... with a coarser scale pyramid (photos use 1.1), for speed
+DETECT_MAX_SIDE = 1024  # larger images are downscaled for detection only
+VIDEO_DETECT_MAX_SIDE = 320  # video frames: detection on a smaller copy ...
+VIDEO_SCALE_FACTOR = 1.2  # ... with a coarser scale pyramid (photos use 1.1), for speed
 
 
 class PredictionInputError(ValueError):
@@ -28,7 +29,7 @@ class PredictionInputError(ValueError):
 
 @dataclass
 class FaceResult:
-    box: tuple[int, int, int, int]          # x, y, width, height in the original image
+    box: tuple[int, int, int, int]  # x, y, width, height in the original image
     emotion: str
     confidence: float
     probabilities: dict[str, float]
@@ -64,7 +65,7 @@ def load_image(path: str | os.PathLike, color: bool = False) -> np.ndarray:
                 rgba = img.convert("RGBA")
                 white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
                 return np.asarray(Image.alpha_composite(white, rgba).convert("RGB"))
-            return np.stack([gray] * 3, axis=-1)    # grayscale and 16-bit images
+            return np.stack([gray] * 3, axis=-1)  # grayscale and 16-bit images
     except Image.DecompressionBombError as err:
         raise PredictionInputError(f"{path}: image too large to open safely ({err}).") from None
     except (OSError, SyntaxError, ValueError) as err:
@@ -74,12 +75,14 @@ def load_image(path: str | os.PathLike, color: bool = False) -> np.ndarray:
 def load_model(path: str | os.PathLike | None = None):
     """Load a Keras model (default: the model shipped with ``fer_utils``) in safe mode."""
     import keras
+
     path = Path(path) if path else config.SHIPPED_MODEL
     if not path.exists():
         raise PredictionInputError(
             f"{path}: model file not found. Train one with notebook 03 (it saves "
             f"{config.OUTPUT_DIR / 'models' / 'fer_cnn.keras'}) or scripts/train_recipe.py, "
-            "or pass --model PATH.")
+            "or pass --model PATH."
+        )
     try:
         return keras.models.load_model(path, safe_mode=True, compile=False)
     except Exception as err:  # Keras raises many types for a bad file
@@ -95,28 +98,37 @@ def face_cascade():
     global _CASCADE
     if _CASCADE is None:
         import cv2
+
         path = Path(cv2.data.haarcascades) / "haarcascade_frontalface_default.xml"
         if not path.exists():
-            raise RuntimeError(f"{path} is missing: install opencv-python-headless<5 (5.x wheels do not "
-                               "ship the Haar cascades).")
+            raise RuntimeError(
+                f"{path} is missing: install opencv-python-headless<5 (5.x wheels do not ship the Haar cascades)."
+            )
         _CASCADE = cv2.CascadeClassifier(str(path))
     return _CASCADE
 
 
-def detect_faces(gray: np.ndarray, min_size: int = 40, scale_factor: float = 1.1,
-                 min_neighbors: int = 5, max_side: int = DETECT_MAX_SIDE) -> list[tuple[int, int, int, int]]:
+def detect_faces(
+    gray: np.ndarray,
+    min_size: int = 40,
+    scale_factor: float = 1.1,
+    min_neighbors: int = 5,
+    max_side: int = DETECT_MAX_SIDE,
+) -> list[tuple[int, int, int, int]]:
     """Boxes ``(x, y, w, h)`` of frontal faces in a uint8 grayscale image (original coordinates).
 
     Images larger than ``max_side`` pixels are downscaled for detection only; crops are then
     taken from the full-resolution image.
     """
     import cv2
+
     h, w = gray.shape
     scale = min(1.0, max_side / max(h, w))
     small = cv2.resize(gray, (int(w * scale), int(h * scale)), interpolation=cv2.INTER_AREA) if scale < 1 else gray
     small = cv2.equalizeHist(small)
-    found = face_cascade().detectMultiScale(small, scaleFactor=scale_factor, minNeighbors=min_neighbors,
-                                            minSize=(max(12, int(min_size * scale)),) * 2)
+    found = face_cascade().detectMultiScale(
+        small, scaleFactor=scale_factor, minNeighbors=min_neighbors, minSize=(max(12, int(min_size * scale)),) * 2
+    )
     boxes = [tuple(int(round(v / scale)) for v in box) for box in (found if len(found) else [])]
     return sorted(boxes, key=lambda b: (b[0], b[1]))
 
@@ -140,9 +152,13 @@ class FaceClassifier:
 
     def __init__(self, model):
         import tensorflow as tf
+
         self.model = model
-        self._fn = tf.function(lambda x: model(x, training=False), reduce_retracing=True,
-                               input_signature=[tf.TensorSpec([None, IMG_SIZE, IMG_SIZE, 1], tf.float32)])
+        self._fn = tf.function(
+            lambda x: model(x, training=False),
+            reduce_retracing=True,
+            input_signature=[tf.TensorSpec([None, IMG_SIZE, IMG_SIZE, 1], tf.float32)],
+        )
 
     def __call__(self, faces: np.ndarray) -> np.ndarray:
         """Probabilities ``(k, 7)`` for uint8 faces ``(k, 48, 48)``."""
@@ -165,8 +181,9 @@ def classify_faces(model, faces: np.ndarray) -> np.ndarray:
     return np.asarray(model(x, training=False), dtype=np.float64)
 
 
-def predict_image(model, image: np.ndarray | str | os.PathLike, detect: bool | None = None,
-                  **detect_kwargs) -> list[FaceResult]:
+def predict_image(
+    model, image: np.ndarray | str | os.PathLike, detect: bool | None = None, **detect_kwargs
+) -> list[FaceResult]:
     """Find and classify every face in an image (array or file path).
 
     ``detect=None`` classifies images that are already small face crops (at most 64 px a
@@ -185,10 +202,15 @@ def predict_image(model, image: np.ndarray | str | os.PathLike, detect: bool | N
         boxes = [(0, 0, gray.shape[1], gray.shape[0])]
         faces = to_gray_uint8(Image.fromarray(gray), IMG_SIZE)[None]
     probs = classify_faces(model, faces)
-    return [FaceResult(box=tuple(int(v) for v in b), emotion=CLASS_NAMES[int(p.argmax())],
-                       confidence=float(p.max()),
-                       probabilities={n: float(v) for n, v in zip(CLASS_NAMES, p)})
-            for b, p in zip(boxes, probs)]
+    return [
+        FaceResult(
+            box=tuple(int(v) for v in b),
+            emotion=CLASS_NAMES[int(p.argmax())],
+            confidence=float(p.max()),
+            probabilities={n: float(v) for n, v in zip(CLASS_NAMES, p)},
+        )
+        for b, p in zip(boxes, probs)
+    ]
 
 
 def draw_results(image: np.ndarray, results: list[FaceResult], bars: bool = False) -> np.ndarray:
@@ -198,6 +220,7 @@ def draw_results(image: np.ndarray, results: list[FaceResult], bars: bool = Fals
     a panel on the right with every class's probability for each face (top to bottom).
     """
     import cv2
+
     img = np.asarray(image)
     rgb = cv2.cvtColor(img, cv2.COLOR_GRAY2RGB) if img.ndim == 2 else img[..., :3].copy()  # never draw on the input
     thick = max(1, int(round(max(rgb.shape[:2]) / 400)))
@@ -209,8 +232,7 @@ def draw_results(image: np.ndarray, results: list[FaceResult], bars: bool = Fals
         (tw, th), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, thick)
         ty = y - 4 if y - th - base - 4 > 0 else y + h + th + 4
         cv2.rectangle(rgb, (x, ty - th - base), (x + tw + 4, ty + base // 2), (255, 140, 0), -1)
-        cv2.putText(rgb, text, (x + 2, ty - 2), cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255), thick,
-                    cv2.LINE_AA)
+        cv2.putText(rgb, text, (x + 2, ty - 2), cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255), thick, cv2.LINE_AA)
     if bars:
         rgb = np.concatenate([rgb, probability_panel(results, rgb.shape[0])], axis=1)
     return rgb
@@ -220,6 +242,7 @@ def probability_panel(results: list[FaceResult], height: int, width: int = 260) 
     """A white RGB panel with one block of seven probability bars per face (at most as many
     faces as fit in ``height``); the predicted class's bar is orange, the others grey."""
     import cv2
+
     panel = np.full((height, width, 3), 255, np.uint8)
     row, label_w = 16, 70
     block = row * (len(CLASS_NAMES) + 1) + 6
@@ -227,8 +250,7 @@ def probability_panel(results: list[FaceResult], height: int, width: int = 260) 
         cv2.putText(panel, "no face found", (8, 24), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (0, 0, 0), 1, cv2.LINE_AA)
     for k, r in enumerate(results[: max(1, height // block)]):
         top = 6 + k * block
-        cv2.putText(panel, f"face {k + 1}", (6, top + 12), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (0, 0, 0), 1,
-                    cv2.LINE_AA)
+        cv2.putText(panel, f"face {k + 1}", (6, top + 12), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (0, 0, 0), 1, cv2.LINE_AA)
         for i, name in enumerate(CLASS_NAMES):
             y = top + row * (i + 1)
             p = r.probabilities[name]
@@ -236,18 +258,24 @@ def probability_panel(results: list[FaceResult], height: int, width: int = 260) 
             colour = (255, 140, 0) if name == r.emotion else (170, 170, 170)
             x1 = label_w + int(p * (width - label_w - 44))
             cv2.rectangle(panel, (label_w, y + 2), (max(label_w + 1, x1), y + row - 3), colour, -1)
-            cv2.putText(panel, f"{p:.0%}", (x1 + 3, y + 11), cv2.FONT_HERSHEY_SIMPLEX, 0.38, (40, 40, 40), 1,
-                        cv2.LINE_AA)
+            cv2.putText(
+                panel, f"{p:.0%}", (x1 + 3, y + 11), cv2.FONT_HERSHEY_SIMPLEX, 0.38, (40, 40, 40), 1, cv2.LINE_AA
+            )
     return panel
 
 
-def place_on_canvas(face: np.ndarray, canvas_size: tuple[int, int] = (480, 640), face_size: int = 160,
-                    position: tuple[int, int] = (120, 240), background: int = 200) -> np.ndarray:
+def place_on_canvas(
+    face: np.ndarray,
+    canvas_size: tuple[int, int] = (480, 640),
+    face_size: int = 160,
+    position: tuple[int, int] = (120, 240),
+    background: int = 200,
+) -> np.ndarray:
     """Paste an upscaled 48x48 face onto a larger plain canvas (a test photo with one face)."""
     canvas = np.full(canvas_size, background, np.uint8)
     big = np.asarray(Image.fromarray(face).resize((face_size, face_size), Image.Resampling.BICUBIC))
     y, x = position
-    canvas[y:y + face_size, x:x + face_size] = big
+    canvas[y : y + face_size, x : x + face_size] = big
     return canvas
 
 
@@ -270,9 +298,10 @@ class ProbabilitySmoother:
 
     def __init__(self, window: int = 5, min_iou: float = 0.3, max_missing: int = 5):
         from collections import deque
+
         self.window, self.min_iou, self.max_missing = window, min_iou, max_missing
         self._deque = deque
-        self.tracks: list[dict] = []    # {"box", "history": deque of prob vectors, "missing"}
+        self.tracks: list[dict] = []  # {"box", "history": deque of prob vectors, "missing"}
 
     def update(self, results: list[FaceResult]) -> list[FaceResult]:
         """Smoothed copies of this frame's results (same boxes, averaged probabilities)."""
@@ -291,8 +320,11 @@ class ProbabilitySmoother:
             track.update(box=r.box, missing=0)
             track["history"].append(np.array([r.probabilities[n] for n in CLASS_NAMES]))
             p = np.mean(track["history"], axis=0)
-            smoothed.append(FaceResult(r.box, CLASS_NAMES[int(p.argmax())], float(p.max()),
-                                       {n: float(v) for n, v in zip(CLASS_NAMES, p)}))
+            smoothed.append(
+                FaceResult(
+                    r.box, CLASS_NAMES[int(p.argmax())], float(p.max()), {n: float(v) for n, v in zip(CLASS_NAMES, p)}
+                )
+            )
         for k, t in enumerate(self.tracks):
             if k not in used:
                 t["missing"] += 1
@@ -312,9 +344,18 @@ class VideoStats:
         return self.frames / self.seconds if self.seconds else 0.0
 
 
-def process_video(model, source: str | int, output: str | os.PathLike | None = None, smooth: int = 5,
-                  max_frames: int | None = None, detect_max_side: int = VIDEO_DETECT_MAX_SIDE, min_size: int = 40,
-                  scale_factor: float = VIDEO_SCALE_FACTOR, detect_every: int = 1, on_frame=None) -> VideoStats:
+def process_video(
+    model,
+    source: str | int,
+    output: str | os.PathLike | None = None,
+    smooth: int = 5,
+    max_frames: int | None = None,
+    detect_max_side: int = VIDEO_DETECT_MAX_SIDE,
+    min_size: int = 40,
+    scale_factor: float = VIDEO_SCALE_FACTOR,
+    detect_every: int = 1,
+    on_frame=None,
+) -> VideoStats:
     """Detect, classify and annotate every frame of a video file or camera (an int index).
 
     Probabilities are smoothed per face over ``smooth`` frames. With ``output`` the annotated
@@ -329,6 +370,7 @@ def process_video(model, source: str | int, output: str | os.PathLike | None = N
     import time
 
     import cv2
+
     classifier = model if isinstance(model, FaceClassifier) else FaceClassifier(model)
     if isinstance(source, (str, os.PathLike)) and not Path(source).exists():
         raise PredictionInputError(f"{source}: no such video file.")
@@ -350,11 +392,18 @@ def process_video(model, source: str | int, output: str | os.PathLike | None = N
             gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
             if frames % every == 0:
                 boxes = detect_faces(gray, min_size=min_size, max_side=detect_max_side, scale_factor=scale_factor)
-            faces = np.stack([crop_face(gray, b) for b in boxes]) if boxes else np.zeros((0, IMG_SIZE, IMG_SIZE), np.uint8)
+            faces = (
+                np.stack([crop_face(gray, b) for b in boxes]) if boxes else np.zeros((0, IMG_SIZE, IMG_SIZE), np.uint8)
+            )
             probs = classifier(faces)
-            results = smoother.update([FaceResult(b, CLASS_NAMES[int(p.argmax())], float(p.max()),
-                                                  {n: float(v) for n, v in zip(CLASS_NAMES, p)})
-                                       for b, p in zip(boxes, probs)])
+            results = smoother.update(
+                [
+                    FaceResult(
+                        b, CLASS_NAMES[int(p.argmax())], float(p.max()), {n: float(v) for n, v in zip(CLASS_NAMES, p)}
+                    )
+                    for b, p in zip(boxes, probs)
+                ]
+            )
             frames += 1
             with_faces += bool(results)
             if on_frame is not None:
@@ -363,8 +412,9 @@ def process_video(model, source: str | int, output: str | os.PathLike | None = N
                 rgb = draw_results(frame[..., ::-1], results)
                 if writer is None:
                     Path(output).parent.mkdir(parents=True, exist_ok=True)
-                    writer = cv2.VideoWriter(str(output), cv2.VideoWriter_fourcc(*"mp4v"), fps_in,
-                                             (rgb.shape[1], rgb.shape[0]))
+                    writer = cv2.VideoWriter(
+                        str(output), cv2.VideoWriter_fourcc(*"mp4v"), fps_in, (rgb.shape[1], rgb.shape[0])
+                    )
                     if not writer.isOpened():
                         raise PredictionInputError(f"{output}: cannot write a video there.")
                 writer.write(np.ascontiguousarray(rgb[..., ::-1]))

@@ -5,74 +5,20 @@ Keras callbacks (EarlyStopping restoring the best weights, ModelCheckpoint on th
 validation accuracy, BackupAndRestore so an interrupted run resumes, CSVLogger) and an
 optional ``tf.distribute`` strategy (``MirroredStrategy`` for several GPUs).
 """
+
 from __future__ import annotations
 
 import json
 import os
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
 from .config import CLASS_NAMES, NUM_CLASSES
-
-
-def set_seed(seed: int = 42) -> None:
-    """Seed Python, NumPy and TensorFlow (``PYTHONHASHSEED`` must be set before Python starts)."""
-    import keras
-    keras.utils.set_random_seed(seed)
-
-
-def has_gpu() -> bool:
-    import tensorflow as tf
-    return bool(tf.config.list_physical_devices("GPU"))
-
-
-def hardware_description() -> str:
-    """A one-line description of the machine: GPU name, or CPU model and core count."""
-    import platform
-    import tensorflow as tf
-    gpus = tf.config.list_physical_devices("GPU")
-    if gpus:
-        details = tf.config.experimental.get_device_details(gpus[0])
-        return f"{len(gpus)} x GPU {details.get('device_name', 'unknown')}"
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as fh:
-            for line in fh:
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    return f"CPU {cpu}, {os.cpu_count()} cores, no GPU"
-
-
-def cpu_has_bf16() -> bool:
-    """True when the CPU has bfloat16 instructions (AVX512-BF16 or AMX)."""
-    try:
-        with open("/proc/cpuinfo") as fh:
-            flags = fh.read()
-    except OSError:
-        return False
-    return "avx512_bf16" in flags or "amx_bf16" in flags
-
-
-def setup_precision(policy: str = "auto") -> str:
-    """Set the Keras dtype policy and return its name.
-
-    ``auto``: ``mixed_float16`` on a GPU; on a CPU ``mixed_bfloat16`` only when the CPU
-    has bfloat16 instructions, else ``float32``. (Measured on a 2-core AMD EPYC with AVX2
-    only: ``mixed_bfloat16`` trained 11x *slower* than float32, 9 vs 100 images/s;
-    ``scripts/benchmark_training.py`` measures it on yours.)
-    """
-    import keras
-    if policy == "auto":
-        policy = "mixed_float16" if has_gpu() else ("mixed_bfloat16" if cpu_has_bf16() else "float32")
-    keras.mixed_precision.set_global_policy(policy)
-    return policy
+from .runtime import set_seed
 
 
 @dataclass
@@ -82,16 +28,16 @@ class TrainConfig:
     epochs: int = 30
     batch_size: int = 64
     learning_rate: float = 1e-3
-    optimizer: str = "adamw"          # "adamw", "adam" or "sgd" (momentum 0.9, Nesterov)
+    optimizer: str = "adamw"  # "adamw", "adam" or "sgd" (momentum 0.9, Nesterov)
     weight_decay: float = 1e-4
-    schedule: str = "cosine"          # "cosine" (with warm-up), "plateau" or "constant"
+    schedule: str = "cosine"  # "cosine" (with warm-up), "plateau" or "constant"
     warmup_epochs: int = 1
     label_smoothing: float = 0.1
     augment: bool = True
-    rotation: float = 0.04            # fraction of a full turn (0.04 = +-14 degrees)
+    rotation: float = 0.04  # fraction of a full turn (0.04 = +-14 degrees)
     zoom: float = 0.1
     translation: float = 0.1
-    class_weight: str | None = None   # None, "balanced" or "sqrt"
+    class_weight: str | None = None  # None, "balanced" or "sqrt"
     patience: int = 8
     seed: int = 42
     extra: dict = field(default_factory=dict)
@@ -115,20 +61,22 @@ def class_weights(y: np.ndarray, mode: str | None) -> dict[int, float] | None:
 
 def make_optimizer(name: str, learning_rate, weight_decay: float = 1e-4):
     import keras
+
     if name == "adamw":
         return keras.optimizers.AdamW(learning_rate, weight_decay=weight_decay)
     if name == "adam":
         return keras.optimizers.Adam(learning_rate)
     if name == "sgd":
-        return keras.optimizers.SGD(learning_rate, momentum=0.9, nesterov=True,
-                                    weight_decay=weight_decay or None)
+        return keras.optimizers.SGD(learning_rate, momentum=0.9, nesterov=True, weight_decay=weight_decay or None)
     raise ValueError(f"optimizer must be 'adamw', 'adam' or 'sgd', got {name!r}")
 
 
-def compile_model(model, learning_rate=1e-3, optimizer: str = "adam", weight_decay: float = 1e-4,
-                  label_smoothing: float = 0.0):
+def compile_model(
+    model, learning_rate=1e-3, optimizer: str = "adam", weight_decay: float = 1e-4, label_smoothing: float = 0.0
+):
     """Compile for one-hot labels: categorical cross-entropy, accuracy and top-2 accuracy."""
     import keras
+
     model.compile(
         optimizer=make_optimizer(optimizer, learning_rate, weight_decay),
         loss=keras.losses.CategoricalCrossentropy(label_smoothing=label_smoothing),
@@ -140,14 +88,18 @@ def compile_model(model, learning_rate=1e-3, optimizer: str = "adam", weight_dec
 def learning_rate_for(cfg: TrainConfig, steps_per_epoch: int):
     """The learning rate (or schedule) that ``cfg.schedule`` asks for."""
     import keras
+
     if cfg.schedule != "cosine":
         return cfg.learning_rate
     warmup = min(cfg.warmup_epochs * steps_per_epoch, max(cfg.epochs - 1, 0) * steps_per_epoch)
     decay = max(cfg.epochs * steps_per_epoch - warmup, 1)
     return keras.optimizers.schedules.CosineDecay(
         initial_learning_rate=cfg.learning_rate / 10 if warmup else cfg.learning_rate,
-        decay_steps=decay, alpha=0.01,
-        warmup_target=cfg.learning_rate if warmup else None, warmup_steps=warmup)
+        decay_steps=decay,
+        alpha=0.01,
+        warmup_target=cfg.learning_rate if warmup else None,
+        warmup_steps=warmup,
+    )
 
 
 class EpochTimer:
@@ -175,9 +127,18 @@ class EpochTimer:
         return _Timer()
 
 
-def train_model(build_fn: Callable, x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray,
-                y_val: np.ndarray, cfg: TrainConfig, out_dir: str | os.PathLike | None = None,
-                strategy=None, verbose: int | str = "auto"):
+def train_model(
+    build_fn: Callable,
+    x_train: np.ndarray,
+    y_train: np.ndarray,
+    x_val: np.ndarray,
+    y_val: np.ndarray,
+    cfg: TrainConfig,
+    out_dir: str | os.PathLike | None = None,
+    strategy=None,
+    verbose: int | str = "auto",
+    extra_callbacks: list | None = None,
+):
     """Build (inside ``strategy.scope()``), compile and fit a model on uint8 faces.
 
     Args:
@@ -188,6 +149,7 @@ def train_model(build_fn: Callable, x_train: np.ndarray, y_train: np.ndarray, x_
             ``history.json``, ``train_config.json`` and a ``backup/`` folder that lets an
             interrupted run resume where it stopped.
         strategy: a ``tf.distribute.Strategy`` (default: TensorFlow's default strategy).
+        extra_callbacks: more Keras callbacks, run after the recipe's own.
 
     Returns:
         ``(model, history_dict, seconds)``.
@@ -200,38 +162,50 @@ def train_model(build_fn: Callable, x_train: np.ndarray, y_train: np.ndarray, x_
     set_seed(cfg.seed)
     strategy = strategy or tf.distribute.get_strategy()
     global_batch = cfg.batch_size
-    augment = (augmentation_layers(cfg.rotation, cfg.zoom, cfg.translation, flip=True, seed=cfg.seed)
-               if cfg.augment else None)
-    train_ds = make_dataset(x_train, y_train, batch_size=global_batch, shuffle=True, augment=augment,
-                            label_smoothing=0.0, seed=cfg.seed)
+    augment = (
+        augmentation_layers(cfg.rotation, cfg.zoom, cfg.translation, flip=True, seed=cfg.seed) if cfg.augment else None
+    )
+    train_ds = make_dataset(
+        x_train, y_train, batch_size=global_batch, shuffle=True, augment=augment, label_smoothing=0.0, seed=cfg.seed
+    )
     val_ds = make_dataset(x_val, y_val, batch_size=256)
     steps = int(np.ceil(len(x_train) / global_batch))
 
     with strategy.scope():
         model = build_fn()
-        compile_model(model, learning_rate_for(cfg, steps), cfg.optimizer, cfg.weight_decay,
-                      cfg.label_smoothing)
+        compile_model(model, learning_rate_for(cfg, steps), cfg.optimizer, cfg.weight_decay, cfg.label_smoothing)
 
     timer = EpochTimer(len(x_train))
-    callbacks = [timer, keras.callbacks.EarlyStopping(monitor="val_accuracy", patience=cfg.patience,
-                                                      restore_best_weights=True, verbose=1 if verbose else 0)]
+    callbacks = [
+        timer,
+        keras.callbacks.EarlyStopping(
+            monitor="val_accuracy", patience=cfg.patience, restore_best_weights=True, verbose=1 if verbose else 0
+        ),
+    ]
     if cfg.schedule == "plateau":
-        callbacks.append(keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5,
-                                                           patience=max(2, cfg.patience // 3)))
+        callbacks.append(
+            keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=max(2, cfg.patience // 3))
+        )
     if out_dir is not None:
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
         _forget_stale_run(out, {**cfg.as_dict(), "model": _model_signature(model)})
         callbacks += [
-            keras.callbacks.ModelCheckpoint(out / "best.keras", monitor="val_accuracy",
-                                            save_best_only=True),
+            keras.callbacks.ModelCheckpoint(out / "best.keras", monitor="val_accuracy", save_best_only=True),
             keras.callbacks.BackupAndRestore(str(out / "backup")),
             keras.callbacks.CSVLogger(str(out / "history.csv"), append=True),
         ]
+    callbacks += list(extra_callbacks or [])
     start = time.perf_counter()
-    history = model.fit(train_ds, validation_data=val_ds, epochs=cfg.epochs, callbacks=callbacks,
-                        class_weight=class_weights(y_train, cfg.class_weight), verbose=verbose,
-                        shuffle=False)   # tf.data already shuffles every epoch
+    history = model.fit(
+        train_ds,
+        validation_data=val_ds,
+        epochs=cfg.epochs,
+        callbacks=callbacks,
+        class_weight=class_weights(y_train, cfg.class_weight),
+        verbose=verbose,
+        shuffle=False,
+    )  # tf.data already shuffles every epoch
     seconds = time.perf_counter() - start
     hist = {k: [float(v) for v in vals] for k, vals in history.history.items()}
     if out_dir is not None:
@@ -242,6 +216,7 @@ def train_model(build_fn: Callable, x_train: np.ndarray, y_train: np.ndarray, x_
 def _model_signature(model) -> str:
     """A short hash of the model's architecture (layer types, sizes, names)."""
     import hashlib
+
     return hashlib.sha1(json.dumps(model.get_config(), sort_keys=True, default=str).encode()).hexdigest()[:12]
 
 
@@ -249,6 +224,7 @@ def _forget_stale_run(out: Path, settings: dict) -> None:
     """Keep ``out/backup`` (resume) only if it belongs to the same recipe and architecture;
     otherwise an interrupted *different* run would be resumed. Writes ``train_config.json``."""
     import shutil
+
     config_file = out / "train_config.json"
     previous = json.loads(config_file.read_text()) if config_file.exists() else None
     if previous != settings and ((out / "backup").exists() or (out / "history.csv").exists()):
@@ -277,11 +253,21 @@ def recipe(profile) -> tuple[dict, TrainConfig]:
     A BN-VGG (width from the profile), AdamW with a warm-up + cosine schedule, label
     smoothing 0.1 and flip/rotation/zoom/translation augmentation. Notebook 03 trains it.
     """
-    model_kwargs = dict(width=profile.model_width, blocks=4, convs_per_block=2, dropout=0.4,
-                        block_dropout=0.1, dense_units=256)
-    cfg = TrainConfig(epochs=profile.epochs, batch_size=profile.batch_size, learning_rate=1e-3,
-                      optimizer="adamw", weight_decay=1e-4, schedule="cosine", warmup_epochs=1,
-                      label_smoothing=0.1, augment=True, patience=profile.patience)
+    model_kwargs = dict(
+        width=profile.model_width, blocks=4, convs_per_block=2, dropout=0.4, block_dropout=0.1, dense_units=256
+    )
+    cfg = TrainConfig(
+        epochs=profile.epochs,
+        batch_size=profile.batch_size,
+        learning_rate=1e-3,
+        optimizer="adamw",
+        weight_decay=1e-4,
+        schedule="cosine",
+        warmup_epochs=1,
+        label_smoothing=0.1,
+        augment=True,
+        patience=profile.patience,
+    )
     return model_kwargs, cfg
 
 
@@ -291,6 +277,7 @@ def find_trained_model(candidates=None):
     Returns the path, or None when none exists.
     """
     from . import config
+
     for path in candidates or (config.BEST_MODEL, config.BASELINE_MODEL, config.SHIPPED_MODEL):
         if Path(path).exists():
             return Path(path)
@@ -301,11 +288,36 @@ def quick_standin_model(x_train: np.ndarray, y_train: np.ndarray, epochs: int = 
     """A small model trained for a few epochs: the stand-in a ``smoke`` run uses when an
     earlier notebook's model is missing. Its accuracy means nothing."""
     from .data import make_dataset
-    from .models import build_vgg_bn
+
     set_seed(seed)
+    from .models import build_vgg_bn
+
     model = compile_model(build_vgg_bn(width=8, blocks=3, dense_units=32), 3e-3)
-    model.fit(make_dataset(x_train, y_train, batch_size=64, shuffle=True, seed=seed), epochs=epochs,
-              verbose=0, shuffle=False)
+    model.fit(
+        make_dataset(x_train, y_train, batch_size=64, shuffle=True, seed=seed), epochs=epochs, verbose=0, shuffle=False
+    )
+    return model
+
+
+def build_tunable_cnn(hp):
+    """KerasTuner search space of notebook 04 (a compiled Keras model): depth, width, kernel size,
+    dropout, dense size and learning rate.
+
+    The optimizer settings are tuned too and applied when the model is compiled.
+    """
+    from .models import build_vgg_bn
+
+    model = build_vgg_bn(
+        width=hp.Choice("width", [16, 32, 48]),
+        blocks=hp.Int("blocks", 3, 4),
+        convs_per_block=hp.Int("convs_per_block", 1, 2),
+        kernel_size=hp.Choice("kernel_size", [3, 5]),
+        dropout=hp.Float("dropout", 0.2, 0.5, step=0.1),
+        block_dropout=hp.Choice("block_dropout", [0.0, 0.1, 0.2]),
+        dense_units=hp.Choice("dense_units", [128, 256]),
+        name="tuned_cnn",
+    )
+    compile_model(model, learning_rate=hp.Choice("learning_rate", [3e-4, 1e-3, 3e-3]))
     return model
 
 
@@ -316,16 +328,38 @@ def run_experiment(name: str, build_fn: Callable, cfg: TrainConfig, splits, **no
     parameters, seconds, plus any ``notes`` (the settings that differ).
     """
     import keras
-    model, hist, seconds = train_model(build_fn, splits.x_train, splits.y_train, splits.x_val,
-                                       splits.y_val, cfg, verbose=0)
+
+    model, hist, seconds = train_model(
+        build_fn, splits.x_train, splits.y_train, splits.x_val, splits.y_val, cfg, verbose=0
+    )
     best = int(np.argmax(hist["val_accuracy"]))
-    row = {"experiment": name, **notes, "val_accuracy": hist["val_accuracy"][best], "best_epoch": best + 1,
-           "epochs_run": len(hist["loss"]), "train_accuracy": hist["accuracy"][best],
-           "val_loss": hist["val_loss"][best], "params": model.count_params(), "seconds": round(seconds, 1)}
+    row = {
+        "experiment": name,
+        **notes,
+        "val_accuracy": hist["val_accuracy"][best],
+        "best_epoch": best + 1,
+        "epochs_run": len(hist["loss"]),
+        "train_accuracy": hist["accuracy"][best],
+        "val_loss": hist["val_loss"][best],
+        "params": model.count_params(),
+        "seconds": round(seconds, 1),
+    }
     keras.backend.clear_session()
     return row
 
 
-__all__ = ["run_experiment", "find_trained_model", "quick_standin_model", "recipe", "CLASS_NAMES", "TrainConfig", "class_weights", "compile_model", "has_gpu",
-           "hardware_description", "learning_rate_for", "load_history", "save_history",
-           "set_seed", "setup_precision", "train_model"]
+__all__ = [
+    "build_tunable_cnn",
+    "run_experiment",
+    "find_trained_model",
+    "quick_standin_model",
+    "recipe",
+    "CLASS_NAMES",
+    "TrainConfig",
+    "class_weights",
+    "compile_model",
+    "learning_rate_for",
+    "load_history",
+    "save_history",
+    "train_model",
+]

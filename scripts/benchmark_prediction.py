@@ -9,6 +9,7 @@ is pinned to one core (TensorFlow and OpenCV use one thread). Goal: at least 30 
 with detection, classification and smoothing included (writing the annotated video is
 reported separately). Figures are printed and written to outputs/benchmarks/prediction.json.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -24,6 +25,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 def one_core() -> str:
     import cv2
+
     cv2.setNumThreads(1)
     try:
         os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
@@ -31,6 +33,7 @@ def one_core() -> str:
     except (AttributeError, OSError):
         pinned = "not pinned (no sched_setaffinity); TF and OpenCV limited to one thread"
     import tensorflow as tf
+
     tf.config.threading.set_intra_op_parallelism_threads(1)
     tf.config.threading.set_inter_op_parallelism_threads(1)
     return pinned
@@ -40,12 +43,13 @@ def make_video(path: Path, frames: int) -> None:
     import cv2
     import numpy as np
     from skimage import data as skdata
+
     face = cv2.resize(skdata.astronaut(), (480, 480), interpolation=cv2.INTER_AREA)[..., ::-1]
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 30, (640, 480))
     for i in range(frames):
         frame = np.full((480, 640, 3), 235, np.uint8)
         dx = 80 + int(20 * np.sin(i / 15))
-        frame[:, dx:dx + 480] = face
+        frame[:, dx : dx + 480] = face
         writer.write(frame)
     writer.release()
 
@@ -69,9 +73,16 @@ def main() -> None:
     pinned = one_core()
     import numpy as np
 
-    from fer_utils.prediction import (VIDEO_DETECT_MAX_SIDE, VIDEO_SCALE_FACTOR, FaceClassifier, crop_face,
-                                      detect_faces, load_model, process_video)
-    from fer_utils.training import hardware_description
+    from fer_utils.prediction import (
+        VIDEO_DETECT_MAX_SIDE,
+        VIDEO_SCALE_FACTOR,
+        FaceClassifier,
+        crop_face,
+        detect_faces,
+        load_model,
+        process_video,
+    )
+    from fer_utils.runtime import hardware_description
 
     model = load_model(args.model)
     clf = FaceClassifier(model)
@@ -86,14 +97,16 @@ def main() -> None:
         video = Path(tmp) / "one_face_640x480.mp4"
         make_video(video, args.frames)
         import cv2
+
         cap = cv2.VideoCapture(str(video))
         ok, frame = cap.read()
         cap.release()
         gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
         boxes = detect_faces(gray)
-        detect_ms = median_ms(lambda: detect_faces(gray, max_side=VIDEO_DETECT_MAX_SIDE,
-                                                    scale_factor=VIDEO_SCALE_FACTOR), 50)  # process_video's settings
-        detect_photo_ms = median_ms(lambda: detect_faces(gray), 20)                      # detect_faces' defaults
+        detect_ms = median_ms(
+            lambda: detect_faces(gray, max_side=VIDEO_DETECT_MAX_SIDE, scale_factor=VIDEO_SCALE_FACTOR), 50
+        )  # process_video's settings
+        detect_photo_ms = median_ms(lambda: detect_faces(gray), 20)  # detect_faces' defaults
         crop_ms = median_ms(lambda: crop_face(gray, boxes[0]), 200) if boxes else float("nan")
         process_video(clf, video, max_frames=10)  # warm-up
         stats = process_video(clf, video)
@@ -101,25 +114,34 @@ def main() -> None:
         stats_k2 = process_video(clf, video, detect_every=2)
 
     result = {
-        "hardware": hardware_description(), "threads": pinned, "model": str(args.model or "shipped"),
-        "classify_latency_ms_per_face": {"FaceClassifier (tf.function)": round(latency_fn, 3),
-                                         "model(x) eager": round(latency_call, 3),
-                                         "model.predict(x)": round(latency_predict, 3)},
+        "hardware": hardware_description(),
+        "threads": pinned,
+        "model": str(args.model or "shipped"),
+        "classify_latency_ms_per_face": {
+            "FaceClassifier (tf.function)": round(latency_fn, 3),
+            "model(x) eager": round(latency_call, 3),
+            "model.predict(x)": round(latency_predict, 3),
+        },
         "detect_ms_per_640x480_frame": {
             f"video settings ({VIDEO_DETECT_MAX_SIDE} px, scale {VIDEO_SCALE_FACTOR})": round(detect_ms, 2),
-            "photo settings (full size, scale 1.1)": round(detect_photo_ms, 2)},
+            "photo settings (full size, scale 1.1)": round(detect_photo_ms, 2),
+        },
         "crop_ms_per_face": round(crop_ms, 3),
         "faces_found_in_first_frame": len(boxes),
-        "video_frames": stats.frames, "frames_with_a_face": stats.frames_with_faces,
-        "end_to_end_fps": round(stats.fps, 1), "end_to_end_fps_writing_mp4": round(stats_out.fps, 1),
+        "video_frames": stats.frames,
+        "frames_with_a_face": stats.frames_with_faces,
+        "end_to_end_fps": round(stats.fps, 1),
+        "end_to_end_fps_writing_mp4": round(stats_out.fps, 1),
         "end_to_end_fps_detect_every_2nd_frame": round(stats_k2.fps, 1),
         "goal_fps": 30,
     }
     print(json.dumps(result, indent=2))
-    print(f"\nEnd to end on one core: {stats.fps:.1f} frames/s ({stats.frames_with_faces}/{stats.frames} frames with "
-          f"a face), {stats_out.fps:.1f} frames/s when also writing the annotated MP4, {stats_k2.fps:.1f} frames/s "
-          f"detecting on every 2nd frame. Goal >= 30 (every frame): "
-          f"{'met' if stats.fps >= 30 else 'NOT met'}.")
+    print(
+        f"\nEnd to end on one core: {stats.fps:.1f} frames/s ({stats.frames_with_faces}/{stats.frames} frames with "
+        f"a face), {stats_out.fps:.1f} frames/s when also writing the annotated MP4, {stats_k2.fps:.1f} frames/s "
+        f"detecting on every 2nd frame. Goal >= 30 (every frame): "
+        f"{'met' if stats.fps >= 30 else 'NOT met'}."
+    )
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
 

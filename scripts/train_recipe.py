@@ -5,17 +5,21 @@
 Validation is a stratified 10% of train/ (or PublicTest with --validation public).
 Resumable: run the same command again after an interruption.
 """
+
 from __future__ import annotations
 
 import argparse
 import json
+import shlex
+import sys
 import time
 from pathlib import Path
 
 from fer_utils import config
 from fer_utils.data import load_fer2013, make_splits
 from fer_utils.models import build_vgg_bn
-from fer_utils.training import hardware_description, recipe, setup_precision, train_model
+from fer_utils.runtime import hardware_description, setup_precision
+from fer_utils.training import recipe, train_model
 
 
 def main() -> None:
@@ -24,6 +28,8 @@ def main() -> None:
     ap.add_argument("--out", required=True, help="output folder")
     ap.add_argument("--validation", default="split", choices=["split", "public"])
     ap.add_argument("--epochs", type=int, default=None, help="override the profile's epochs")
+    ap.add_argument("--patience", type=int, default=None, help="override the profile's EarlyStopping patience")
+    ap.add_argument("--width", type=int, default=None, help="override the profile's model width")
     ap.add_argument("--class-weight", default=None, choices=["balanced", "sqrt"])
     ap.add_argument("--precision", default="auto")
     args = ap.parse_args()
@@ -32,24 +38,49 @@ def main() -> None:
     model_kwargs, cfg = recipe(profile)
     if args.epochs:
         cfg.epochs = args.epochs
+    if args.patience:
+        cfg.patience = args.patience
+    if args.width:
+        model_kwargs["width"] = args.width
     cfg.class_weight = args.class_weight
     policy = setup_precision(args.precision)
     data = load_fer2013(allow_synthetic=True)
-    splits = make_splits(data, validation=args.validation, train_limit=profile.train_limit,
-                         eval_limit=profile.eval_limit)
+    splits = make_splits(
+        data, validation=args.validation, train_limit=profile.train_limit, eval_limit=profile.eval_limit
+    )
     print(splits.sizes())
     out = Path(args.out)
     start = time.time()
-    model, hist, seconds = train_model(lambda: build_vgg_bn(**model_kwargs), splits.x_train, splits.y_train,
-                                       splits.x_val, splits.y_val, cfg, out_dir=out, verbose=2)
+    model, hist, seconds = train_model(
+        lambda: build_vgg_bn(**model_kwargs),
+        splits.x_train,
+        splits.y_train,
+        splits.x_val,
+        splits.y_val,
+        cfg,
+        out_dir=out,
+        verbose=2,
+    )
     model.save(out / "final.keras")
-    (out / "run.json").write_text(json.dumps({
-        "profile": profile.as_dict(), "model": model_kwargs, "train_config": cfg.as_dict(),
-        "precision": policy, "validation": args.validation, "hardware": hardware_description(),
-        "train_seconds_this_session": seconds, "wall_seconds": time.time() - start,
-        "epochs_run": len(hist.get("loss", [])), "synthetic": data.synthetic,
-        "params": model.count_params(),
-    }, indent=2))
+    (out / "run.json").write_text(
+        json.dumps(
+            {
+                "profile": profile.as_dict(),
+                "model": model_kwargs,
+                "train_config": cfg.as_dict(),
+                "precision": policy,
+                "validation": args.validation,
+                "hardware": hardware_description(),
+                "train_seconds_this_session": seconds,
+                "wall_seconds": time.time() - start,
+                "epochs_run": len(hist.get("loss", [])),
+                "synthetic": data.synthetic,
+                "params": model.count_params(),
+                "command": "python " + " ".join(shlex.quote(a) for a in sys.argv),
+            },
+            indent=2,
+        )
+    )
     print(f"done in {seconds / 60:.1f} min; saved to {out}")
 
 

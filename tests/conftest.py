@@ -1,4 +1,5 @@
 """Shared fixtures. Real-data tests need FER2013_DIR; they skip without it, except in CI."""
+
 from __future__ import annotations
 
 import os
@@ -28,6 +29,7 @@ def real_data_dir() -> Path:
 @pytest.fixture(scope="session")
 def real_data(real_data_dir):
     from fer_utils.data import load_fer2013
+
     return load_fer2013(real_data_dir, verbose=False)
 
 

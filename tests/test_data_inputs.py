@@ -1,14 +1,14 @@
 """The data layer on generated inputs: the CSV path and every kind of bad input."""
+
 from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import write_face
 from PIL import Image
 
-from conftest import write_face
 from fer_utils.config import CLASS_NAMES, CSV_LABEL_TO_NAME, PRIVATE_TEST, PUBLIC_TEST
-from fer_utils.data import (BadImageWarning, DatasetFormatError, DatasetNotFoundError, find_dataset,
-                            load_fer2013)
+from fer_utils.data import BadImageWarning, DatasetFormatError, DatasetNotFoundError, find_dataset, load_fer2013
 
 
 def load(root, tmp_path, **kw):
@@ -32,10 +32,13 @@ def pixels(value, n=48 * 48):
 
 
 def test_csv_format(tmp_path):
-    rows = [(label, pixels(label * 30), use) for label in range(7)
-            for use in ("Training", "Training", "PublicTest", "PrivateTest")]
+    rows = [
+        (label, pixels(label * 30), use)
+        for label in range(7)
+        for use in ("Training", "Training", "PublicTest", "PrivateTest")
+    ]
     csv_path = write_csv(tmp_path / "fer2013.csv", rows)
-    d = load(tmp_path, tmp_path)           # a folder holding fer2013.csv
+    d = load(tmp_path, tmp_path)  # a folder holding fer2013.csv
     assert d.fmt == "csv" and len(d.y_train) == 14 and len(d.y_test) == 14
     assert (d.usage_test == PRIVATE_TEST).sum() == 7
     # CSV label 4 is "sad", 6 is "neutral": mapped to the folder (alphabetical) order
@@ -44,13 +47,16 @@ def test_csv_format(tmp_path):
     assert load(csv_path, tmp_path).from_cache
 
 
-@pytest.mark.parametrize("bad, message", [
-    ((3, "1 2 3", "Training"), "has 3 values, expected 2304"),
-    ((3, pixels(1)[:-1] + "x", "Training"), "not space-separated integers"),
-    ((3, pixels(300), "Training"), "0..255"),
-    ((9, pixels(1), "Training"), "emotion must be an integer 0-6"),
-    ((3, pixels(1), "Validation"), "Usage must be"),
-])
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        ((3, "1 2 3", "Training"), "has 3 values, expected 2304"),
+        ((3, pixels(1)[:-1] + "x", "Training"), "not space-separated integers"),
+        ((3, pixels(300), "Training"), "0..255"),
+        ((9, pixels(1), "Training"), "emotion must be an integer 0-6"),
+        ((3, pixels(1), "Validation"), "Usage must be"),
+    ],
+)
 def test_csv_bad_row_names_the_line(tmp_path, bad, message):
     csv_path = write_csv(tmp_path / "fer2013.csv", [(0, pixels(1), "Training"), bad])
     with pytest.raises(DatasetFormatError, match=message) as err:
@@ -71,7 +77,7 @@ def test_bad_files_are_skipped_with_a_warning_each(tiny_dataset, tmp_path):
     for name in ("empty.jpg", "notes.txt", "truncated.jpg", "corrupt.jpg"):
         assert sum(name in m for m in messages) == 1, name
     assert any("Skipped 4 unreadable file(s)" in m for m in messages)
-    assert len(d.skipped) == 4 and len(d.y_train) == 21   # the good faces all loaded
+    assert len(d.skipped) == 4 and len(d.y_train) == 21  # the good faces all loaded
     # the skipped list survives the cache
     assert len(load(tiny_dataset, tmp_path).skipped) == 4
 
@@ -80,8 +86,8 @@ def test_bad_files_are_skipped_with_a_warning_each(tiny_dataset, tmp_path):
 def test_other_modes_and_sizes_are_converted(tiny_dataset, tmp_path, mode, size):
     path = tiny_dataset / "train" / "sad" / "odd.png"
     if mode == "I;16":
-        arr = (np.arange(48 * 48, dtype=np.uint16).reshape(48, 48) * 28)
-        img16 = Image.fromarray(arr)            # uint16 -> mode I;16
+        arr = np.arange(48 * 48, dtype=np.uint16).reshape(48, 48) * 28
+        img16 = Image.fromarray(arr)  # uint16 -> mode I;16
         assert img16.mode == "I;16"
         img16.save(path)
     else:
@@ -89,9 +95,9 @@ def test_other_modes_and_sizes_are_converted(tiny_dataset, tmp_path, mode, size)
     d = load(tiny_dataset, tmp_path)
     assert len(d.y_train) == 22 and d.x_train.shape[1:] == (48, 48) and d.x_train.dtype == np.uint8
     face = d.x_train[d.names_train == "odd.png"][0]
-    assert face.std() > 10     # real content, not a blank or clipped image
+    assert face.std() > 10  # real content, not a blank or clipped image
     if mode == "I;16":
-        assert face.max() > 200    # rescaled from 16 bits, not clipped to white
+        assert face.max() > 200  # rescaled from 16 bits, not clipped to white
 
 
 def test_unknown_class_folder_is_named(tiny_dataset, tmp_path):
@@ -116,6 +122,7 @@ def test_not_found_lists_places(tmp_path, monkeypatch):
 
 def test_synthetic_fallback_is_loud(tmp_path, monkeypatch, capsys):
     from fer_utils import config
+
     monkeypatch.setenv("FER2013_DIR", str(tmp_path / "nowhere"))
     monkeypatch.setattr(config, "DEFAULT_FER_DIR", tmp_path / "nowhere2")
     monkeypatch.setattr(config, "DATA_DIR", tmp_path / "data")
@@ -126,3 +133,11 @@ def test_synthetic_fallback_is_loud(tmp_path, monkeypatch, capsys):
     out = capsys.readouterr().out
     assert d.synthetic and "SYNTHETIC" in out and "NOT from FER-2013" in out
     assert np.bincount(d.y_train).tolist() == [300] * 7
+
+
+def test_file_format_stats_counts_the_files_of_a_split(tiny_dataset):
+    from fer_utils.data import file_format_stats
+
+    table = file_format_stats(tiny_dataset / "train")
+    assert table["files"].sum() == 21  # 3 faces x 7 classes
+    assert table.iloc[0][["format", "mode", "size"]].tolist() == ["JPEG", "L", "48x48"]

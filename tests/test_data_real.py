@@ -1,4 +1,5 @@
 """The data layer on the real FER-2013 (needs FER2013_DIR; CI sets it)."""
+
 from __future__ import annotations
 
 import shutil
@@ -10,10 +11,16 @@ from fer_utils.config import CLASS_NAMES, PRIVATE_TEST, PUBLIC_TEST
 from fer_utils.data import class_counts, load_fer2013, make_splits
 
 # From ../shared/fer2013/README.md (the Kaggle msambare/fer2013 layout).
-TRAIN_COUNTS = {"angry": 3995, "disgust": 436, "fear": 4097, "happy": 7215,
-                "neutral": 4965, "sad": 4830, "surprise": 3171}
-TEST_COUNTS = {"angry": 958, "disgust": 111, "fear": 1024, "happy": 1774,
-               "neutral": 1233, "sad": 1247, "surprise": 831}
+TRAIN_COUNTS = {
+    "angry": 3995,
+    "disgust": 436,
+    "fear": 4097,
+    "happy": 7215,
+    "neutral": 4965,
+    "sad": 4830,
+    "surprise": 3171,
+}
+TEST_COUNTS = {"angry": 958, "disgust": 111, "fear": 1024, "happy": 1774, "neutral": 1233, "sad": 1247, "surprise": 831}
 
 
 def test_counts_per_class_and_split(real_data):
@@ -38,8 +45,10 @@ def test_shapes_and_dtypes(real_data):
 
 def test_duplicate_file_names_keyed_by_class(real_data):
     """Two file names occur in two classes with different pixels: both copies are kept."""
-    for name, classes in (("Training_52789098.jpg", {"neutral", "surprise"}),
-                          ("Training_8475486.jpg", {"angry", "surprise"})):
+    for name, classes in (
+        ("Training_52789098.jpg", {"neutral", "surprise"}),
+        ("Training_8475486.jpg", {"angry", "surprise"}),
+    ):
         idx = np.flatnonzero(real_data.names_train == name)
         assert {CLASS_NAMES[i] for i in real_data.y_train[idx]} == classes
         assert not np.array_equal(real_data.x_train[idx[0]], real_data.x_train[idx[1]])

@@ -1,4 +1,5 @@
 """train_model under tf.distribute strategies (on CPU: the default and a one-device MirroredStrategy)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -17,12 +18,21 @@ def faces():
 @pytest.mark.parametrize("kind", ["default", "mirrored"])
 def test_train_model_builds_and_trains_inside_the_strategy(faces, kind, tmp_path):
     import tensorflow as tf
+
     strategy = tf.distribute.get_strategy() if kind == "default" else tf.distribute.MirroredStrategy(["/cpu:0"])
     x, y = faces
     cfg = training.TrainConfig(epochs=2, batch_size=16, patience=2, augment=True)
-    model, hist, seconds = training.train_model(lambda: models.build_vgg_bn(width=8, blocks=2, dense_units=16),
-                                                x, y, x[:28], y[:28], cfg, out_dir=tmp_path / kind,
-                                                strategy=strategy, verbose=0)
+    model, hist, seconds = training.train_model(
+        lambda: models.build_vgg_bn(width=8, blocks=2, dense_units=16),
+        x,
+        y,
+        x[:28],
+        y[:28],
+        cfg,
+        out_dir=tmp_path / kind,
+        strategy=strategy,
+        verbose=0,
+    )
     assert len(hist["loss"]) == 2 and np.all(np.isfinite(hist["loss"])) and seconds > 0
     var = model.trainable_variables[0]
     assert strategy.extended.variable_created_in_scope(getattr(var, "value", var))
@@ -34,12 +44,13 @@ def test_train_model_builds_and_trains_inside_the_strategy(faces, kind, tmp_path
 
 def test_a_different_run_in_the_same_folder_does_not_resume_the_old_backup(tmp_path, capsys):
     from fer_utils.training import _forget_stale_run
+
     (tmp_path / "backup").mkdir()
     (tmp_path / "history.csv").write_text("epoch\n0\n")
-    _forget_stale_run(tmp_path, {"epochs": 6, "model": "abc"})       # first run here: settings unknown
+    _forget_stale_run(tmp_path, {"epochs": 6, "model": "abc"})  # first run here: settings unknown
     assert not (tmp_path / "backup").exists() and "starting afresh" in capsys.readouterr().out
-    (tmp_path / "backup").mkdir()                                       # same settings: resume
+    (tmp_path / "backup").mkdir()  # same settings: resume
     _forget_stale_run(tmp_path, {"epochs": 6, "model": "abc"})
     assert (tmp_path / "backup").exists()
-    _forget_stale_run(tmp_path, {"epochs": 6, "model": "xyz"})        # other architecture: start afresh
+    _forget_stale_run(tmp_path, {"epochs": 6, "model": "xyz"})  # other architecture: start afresh
     assert not (tmp_path / "backup").exists()

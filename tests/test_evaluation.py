@@ -1,4 +1,5 @@
 """Metrics against hand-computed values, TTA views, mistakes, Grad-CAM and headless plots."""
+
 from __future__ import annotations
 
 import math
@@ -39,7 +40,7 @@ def test_metrics_match_hand_computed_values():
     assert m["per_class"]["happy"] == {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 0}
     assert m["macro"]["f1"] == pytest.approx((0.8 + 0.5 + 2 / 3) / 7)
     assert m["weighted"]["f1"] == pytest.approx((0.8 * 3 + 0.5 * 2 + 2 / 3 * 1) / 6)
-    assert m["weighted"]["recall"] == pytest.approx(4 / 6)      # weighted recall = accuracy
+    assert m["weighted"]["recall"] == pytest.approx(4 / 6)  # weighted recall = accuracy
     # top-2: only face 4 (true 1, predicted 2, second 3) misses
     assert m["top2_accuracy"] == pytest.approx(5 / 6)
     # loss: mean negative log probability of the true class
@@ -63,8 +64,14 @@ def test_confused_pairs_and_mistake_selection():
     assert list(pairs["true"]) == ["fear", "sad"] and list(pairs["predicted"]) == ["sad", "neutral"]
     assert pairs["share_of_true"].iloc[0] == 1.0
     y = np.array([0, 1, 2, 3])
-    p = np.array([[0.9, 0.1, 0, 0, 0, 0, 0], [0.8, 0.2, 0, 0, 0, 0, 0],
-                  [0, 0, 0.4, 0.35, 0.25, 0, 0], [0, 0.55, 0, 0.45, 0, 0, 0]])
+    p = np.array(
+        [
+            [0.9, 0.1, 0, 0, 0, 0, 0],
+            [0.8, 0.2, 0, 0, 0, 0, 0],
+            [0, 0, 0.4, 0.35, 0.25, 0, 0],
+            [0, 0.55, 0, 0.45, 0, 0, 0],
+        ]
+    )
     assert evaluation.select_mistakes(y, p, "confident_wrong", n=5).tolist() == [1, 3]
     assert evaluation.select_mistakes(y, p, "unsure_right", n=1).tolist() == [2]
     with pytest.raises(ValueError):
@@ -83,6 +90,7 @@ def test_tta_views_are_the_face_its_mirror_and_shifted_crops():
 
 def test_predict_proba_with_tta_averages_views():
     import keras
+
     inp = keras.Input((48, 48, 1))
     out = keras.layers.Dense(7, activation="softmax")(keras.layers.Flatten()(inp))
     model = keras.Model(inp, out)
@@ -104,15 +112,16 @@ def _bar_images(n: int, rng, position: tuple[int, int] | None = None):
     for i in range(n):
         r, c = position or (int(rng.integers(6, 38)), int(rng.integers(6, 38)))
         if y[i] == 0:
-            x[i, r - 1:r + 2, c - 6:c + 6] = 255
+            x[i, r - 1 : r + 2, c - 6 : c + 6] = 255
         else:
-            x[i, r - 6:r + 6, c - 1:c + 2] = 255
+            x[i, r - 6 : r + 6, c - 1 : c + 2] = 255
     return x, y
 
 
 @pytest.fixture(scope="module")
 def bar_model():
     import keras
+
     keras.utils.set_random_seed(0)
     rng = np.random.default_rng(0)
     x, y = _bar_images(1500, rng)
@@ -147,13 +156,15 @@ def test_grad_cam_has_the_input_size_and_its_peak_follows_the_bar(bar_model):
 def test_every_plot_runs_headless_returns_its_figure_and_saves(tmp_path):
     import pandas as pd
     from matplotlib.figure import Figure
+
     rng = np.random.default_rng(0)
     x = rng.integers(0, 256, (70, 48, 48), dtype=np.uint8)
     y = np.repeat(np.arange(7), 10)
     proba = rng.dirichlet(np.ones(7), 70)
     m = evaluation.metrics_from_proba(y, proba)
-    counts = pd.DataFrame({"train": np.bincount(y), "PublicTest": np.bincount(y), "PrivateTest": np.bincount(y)},
-                          index=CLASS_NAMES)
+    counts = pd.DataFrame(
+        {"train": np.bincount(y), "PublicTest": np.bincount(y), "PrivateTest": np.bincount(y)}, index=CLASS_NAMES
+    )
     hist = {"loss": [2, 1.5], "val_loss": [1.9, 1.7], "accuracy": [0.3, 0.4], "val_accuracy": [0.3, 0.35]}
     calls = {
         "distribution": lambda s: plots.class_distribution(counts, save=s),
@@ -165,8 +176,9 @@ def test_every_plot_runs_headless_returns_its_figure_and_saves(tmp_path):
         "per_class": lambda s: plots.per_class_bars(m, save=s),
         "gallery": lambda s: plots.face_gallery(x, y, proba, np.arange(4), save=s),
         "gradcam": lambda s: plots.gradcam_grid(x[:2], [np.ones((48, 48))] * 2, ["a", "b"], save=s),
-        "comparison": lambda s: plots.comparison_bars(pd.DataFrame({"experiment": ["a", "b"],
-                                                                    "val_accuracy": [0.4, 0.5]}), save=s),
+        "comparison": lambda s: plots.comparison_bars(
+            pd.DataFrame({"experiment": ["a", "b"], "val_accuracy": [0.4, 0.5]}), save=s
+        ),
     }
     for name, call in calls.items():
         target = tmp_path / f"{name}.png"

@@ -3,6 +3,7 @@
 Photos come from scikit-image (the public-domain NASA astronaut portrait has one face; the
 cat has none) and from FER-2013 test faces pasted onto larger canvases.
 """
+
 from __future__ import annotations
 
 import json
@@ -19,12 +20,12 @@ from skimage import data as skdata
 from fer_utils import cli, config, prediction
 from fer_utils.config import CLASS_NAMES
 
-ASTRONAUT_FACE_CENTRE = (200, 95)   # (x, y) of the face centre in the 512x512 portrait
+ASTRONAUT_FACE_CENTRE = (200, 95)  # (x, y) of the face centre in the 512x512 portrait
 
 
 @pytest.fixture(scope="module")
 def model():
-    return prediction.load_model()          # the shipped model
+    return prediction.load_model()  # the shipped model
 
 
 @pytest.fixture(scope="module")
@@ -107,7 +108,7 @@ def test_fer_test_faces_on_a_canvas_are_found_and_match_direct_classification(re
         assert len(res) <= 1
         if res:
             found += 1
-            assert _box_contains(res[0].box, (240 + 120, 120 + 120))   # the pasted face's centre
+            assert _box_contains(res[0].box, (240 + 120, 120 + 120))  # the pasted face's centre
             agree += res[0].emotion == prediction.predict_image(classifier, x[i])[0].emotion
     assert found >= 10, f"the detector found only {found} of 40 pasted faces"
     assert agree >= 0.6 * found, f"only {agree} of {found} labels match the direct classification"
@@ -118,7 +119,7 @@ def test_draw_results_with_probability_panel(classifier):
     res = prediction.predict_image(classifier, photo)
     drawn = prediction.draw_results(photo, res, bars=True)
     assert drawn.shape == (512, 512 + 260, 3) and drawn.dtype == np.uint8
-    assert not np.array_equal(drawn[:, :512], photo)       # boxes and labels were drawn
+    assert not np.array_equal(drawn[:, :512], photo)  # boxes and labels were drawn
     assert prediction.draw_results(skdata.chelsea(), []).shape == skdata.chelsea().shape
 
 
@@ -148,8 +149,15 @@ def run_cli(capsys, *args):
 
 
 def test_cli_json_for_every_image_format(capsys, photos, tmp_path):
-    names = ["astronaut.jpg", "astronaut_gray.png", "astronaut_rgba.png", "astronaut_16bit.png",
-             "astronaut_exif.jpg", "astronaut_huge.jpg", "cat.jpg"]
+    names = [
+        "astronaut.jpg",
+        "astronaut_gray.png",
+        "astronaut_rgba.png",
+        "astronaut_16bit.png",
+        "astronaut_exif.jpg",
+        "astronaut_huge.jpg",
+        "cat.jpg",
+    ]
     code, out, err = run_cli(capsys, "predict", *[photos[n] for n in names], "--json", "--out", tmp_path / "ann")
     assert code == 0, err
     records = {Path(r["file"]).name: r for r in json.loads(out)}
@@ -169,9 +177,15 @@ def test_cli_json_for_every_image_format(capsys, photos, tmp_path):
         assert Path(rec["annotated"]).is_file()
 
 
-@pytest.mark.parametrize("name, words", [("missing.jpg", "no such file"), ("empty.jpg", "empty file"),
-                                         ("notes.jpg", "not a readable image"),
-                                         ("truncated.jpg", "not a readable image")])
+@pytest.mark.parametrize(
+    "name, words",
+    [
+        ("missing.jpg", "no such file"),
+        ("empty.jpg", "empty file"),
+        ("notes.jpg", "not a readable image"),
+        ("truncated.jpg", "not a readable image"),
+    ],
+)
 def test_cli_bad_input_is_one_line_and_spares_the_others(capsys, photos, name, words):
     bad = photos.get(name, photos["astronaut.jpg"].parent / name)
     code, out, err = run_cli(capsys, "predict", photos["astronaut.jpg"], bad, photos["cat.jpg"], "--json")
@@ -205,11 +219,12 @@ def test_cli_missing_or_bad_model_file(capsys, photos, tmp_path):
 
 def _write_video(path: Path, frames: int = 12, face: bool = True) -> Path:
     import cv2
+
     img = cv2.resize(skdata.astronaut() if face else skdata.chelsea(), (480, 480))[..., ::-1]
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 10, (640, 480))
     for i in range(frames):
         frame = np.full((480, 640, 3), 230, np.uint8)
-        frame[:, 80 + i:560 + i] = img
+        frame[:, 80 + i : 560 + i] = img
         writer.write(frame)
     writer.release()
     return path
@@ -217,6 +232,7 @@ def _write_video(path: Path, frames: int = 12, face: bool = True) -> Path:
 
 def test_cli_video_writes_an_annotated_video_and_reports_fps(capsys, tmp_path):
     import cv2
+
     src = _write_video(tmp_path / "clip.mp4")
     out_path = tmp_path / "clip_emotions.mp4"
     code, out, err = run_cli(capsys, "video", src, "--out", out_path, "--smooth", "3")
@@ -242,8 +258,8 @@ def test_video_detect_every_reuses_boxes_between_detections(classifier, tmp_path
     real = prediction.detect_faces
     monkeypatch.setattr(prediction, "detect_faces", lambda *a, **k: calls.append(1) or real(*a, **k))
     stats = prediction.process_video(classifier, src, detect_every=3, on_frame=lambda i, res: seen.append(res))
-    assert stats.frames == 9 and len(calls) == 3          # frames 0, 3 and 6
-    assert all(len(r) == 1 for r in seen)                 # the reused box still classifies a face
+    assert stats.frames == 9 and len(calls) == 3  # frames 0, 3 and 6
+    assert all(len(r) == 1 for r in seen)  # the reused box still classifies a face
 
 
 def test_cli_video_bad_inputs(capsys, tmp_path):

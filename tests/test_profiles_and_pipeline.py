@@ -1,12 +1,12 @@
 """Run profiles, preprocessing and the tf.data pipeline."""
+
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
 from fer_utils import config
-from fer_utils.data import (augmentation_layers, make_dataset, stratified_subset, to_gray_uint8,
-                            to_model_input)
+from fer_utils.data import augmentation_layers, make_dataset, stratified_subset, to_gray_uint8, to_model_input
 
 
 def test_profile_switch(monkeypatch):
@@ -15,7 +15,7 @@ def test_profile_switch(monkeypatch):
     monkeypatch.setenv("FER_PROFILE", "SMOKE")
     assert config.get_profile().name == "smoke"
     order = [config.get_profile(n) for n in ("smoke", "quick", "laptop", "full")]
-    assert [p.epochs for p in order] == sorted(p.epochs for p in order)   # each profile does more work
+    assert [p.epochs for p in order] == sorted(p.epochs for p in order)  # each profile does more work
     assert config.get_profile("smoke").train_limit and config.get_profile("quick").train_limit is None
     monkeypatch.setenv("FER_PROFILE", "huge")
     with pytest.raises(ValueError, match="smoke, quick, laptop, full"):
@@ -39,8 +39,9 @@ def test_to_model_input_scales_to_unit_range():
 
 def test_to_gray_handles_transparency():
     from PIL import Image
-    rgba = Image.new("RGBA", (10, 10), (0, 0, 0, 0))            # fully transparent black
-    assert to_gray_uint8(rgba, size=None).min() == 255          # composited on white
+
+    rgba = Image.new("RGBA", (10, 10), (0, 0, 0, 0))  # fully transparent black
+    assert to_gray_uint8(rgba, size=None).min() == 255  # composited on white
 
 
 def test_stratified_subset_keeps_proportions():
@@ -60,7 +61,7 @@ def test_dataset_batches_and_augmentation():
     assert float(images.numpy().min()) >= 0.0 and float(images.numpy().max()) <= 1.0
     assert np.allclose(labels.numpy().sum(axis=1), 1.0)
     plain = next(iter(make_dataset(x, y, batch_size=70)))[0].numpy()
-    np.testing.assert_allclose(plain, to_model_input(x))      # no shuffle, no augmentation: exact
+    np.testing.assert_allclose(plain, to_model_input(x))  # no shuffle, no augmentation: exact
     assert sum(1 for _ in ds) == 3
     unlabelled = next(iter(make_dataset(x, batch_size=8)))
     assert unlabelled.shape == (8, 48, 48, 1)

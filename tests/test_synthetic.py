@@ -1,4 +1,5 @@
 """The synthetic demo faces: balanced, deterministic, learnable but not trivial."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -17,7 +18,7 @@ def test_balanced_and_deterministic():
     np.testing.assert_array_equal(x1, x2)
     np.testing.assert_array_equal(y1, y2)
     assert not np.array_equal(x1, x3)
-    assert x1.std() > 20            # varied faces, not blank images
+    assert x1.std() > 20  # varied faces, not blank images
 
 
 def test_written_in_kaggle_layout(tmp_path):
@@ -35,7 +36,8 @@ def test_learnable_but_not_trivial():
 
     from fer_utils.data import make_dataset
     from fer_utils.models import build_simple_cnn
-    from fer_utils.training import compile_model, set_seed
+    from fer_utils.runtime import set_seed
+    from fer_utils.training import compile_model
 
     set_seed(0)
     x_tr, y_tr = generate(150, seed=10)
@@ -44,7 +46,7 @@ def test_learnable_but_not_trivial():
     train = make_dataset(x_tr, y_tr, batch_size=32, shuffle=True)
     val = make_dataset(x_va, y_va, batch_size=128)
     hist = model.fit(train, validation_data=val, epochs=1, verbose=0, shuffle=False)
-    assert hist.history["val_accuracy"][-1] < 0.99          # not trivial after one epoch
+    assert hist.history["val_accuracy"][-1] < 0.99  # not trivial after one epoch
     hist = model.fit(train, validation_data=val, epochs=7, verbose=0, shuffle=False)
-    assert max(hist.history["val_accuracy"]) > 0.45          # chance is 1/7 = 0.14
+    assert max(hist.history["val_accuracy"]) > 0.45  # chance is 1/7 = 0.14
     keras.backend.clear_session()
