@@ -169,12 +169,13 @@ class IntegrityReport:
         rows = []
         for split, s in self.stats.items():
             ref = FER2013_FINGERPRINT.get(split)
-            for stat in ("n", *STAT_NAMES):
+            for stat in STAT_NAMES:
                 published = getattr(ref, stat) if ref else float("nan")
-                allowed = tolerance(stat, s["n"]) if stat != "n" else float("nan")
-                ok = "" if stat == "n" or not self.checked else ("ok" if abs(s[stat] - published) <= allowed else "OFF")
-                rows.append((split, stat, s[stat], published, allowed, ok))
-        return pd.DataFrame(rows, columns=["split", "statistic", "this copy", "FER-2013", "allowed +-", "check"])
+                allowed = tolerance(stat, s["n"])
+                verdict = ("ok" if abs(s[stat] - published) <= allowed else "OFF") if self.checked else "-"
+                rows.append((split, s["n"], stat, s[stat], published, round(allowed, 3), verdict))
+        columns = ["split", "images", "statistic", "this copy", "FER-2013", "allowed +-", "check"]
+        return pd.DataFrame(rows, columns=columns)
 
     def as_dict(self) -> dict:
         return asdict(self)

@@ -47,19 +47,21 @@ class TrainConfig:
 
 
 def class_weights(y: np.ndarray, mode: str | None) -> dict[int, float] | None:
-    """Per-class loss weights: ``balanced`` (n / (k * count)), ``sqrt`` (its square root) or None."""
+    """Per-class loss weights: ``balanced`` (scikit-learn's ``n / (k * count)``), ``sqrt`` (its
+    square root, a milder push towards rare classes) or None. Classes absent from ``y`` get 1."""
     if mode is None:
         return None
-    counts = np.bincount(y, minlength=NUM_CLASSES).astype(np.float64)
-    w = len(y) / (NUM_CLASSES * np.maximum(counts, 1))
-    if mode == "sqrt":
-        w = np.sqrt(w)
-    elif mode != "balanced":
+    if mode not in ("balanced", "sqrt"):
         raise ValueError(f"class_weight must be None, 'balanced' or 'sqrt', got {mode!r}")
-    return {i: float(v) for i, v in enumerate(w)}
+    from sklearn.utils.class_weight import compute_class_weight
+
+    present = np.unique(y)
+    w = dict(zip(present.tolist(), compute_class_weight("balanced", classes=present, y=y)))
+    return {i: float(np.sqrt(w[i]) if mode == "sqrt" else w[i]) if i in w else 1.0 for i in range(NUM_CLASSES)}
 
 
 def make_optimizer(name: str, learning_rate, weight_decay: float = 1e-4):
+    """``adamw`` (decoupled weight decay), ``adam`` or ``sgd`` (momentum 0.9, Nesterov)."""
     import keras
 
     if name == "adamw":

@@ -33,7 +33,8 @@ def test_train_model_builds_and_trains_inside_the_strategy(faces, kind, tmp_path
         strategy=strategy,
         verbose=0,
     )
-    assert len(hist["loss"]) == 2 and np.all(np.isfinite(hist["loss"])) and seconds > 0
+    assert len(hist["loss"]) == 2 and np.all(np.isfinite(hist["loss"]))
+    assert seconds >= sum(hist["epoch_seconds"]) > 0  # fit's wall time includes every epoch
     var = model.trainable_variables[0]
     assert strategy.extended.variable_created_in_scope(getattr(var, "value", var))
     if kind == "mirrored":

@@ -186,4 +186,6 @@ def test_every_plot_runs_headless_returns_its_figure_and_saves(tmp_path):
         assert isinstance(fig, Figure), name
         assert target.stat().st_size > 1000, name
     fig = plots.probability_bars(proba[0])
-    assert fig is not None
+    bars = fig.axes[0].patches
+    assert [b.get_width() for b in bars] == pytest.approx(list(proba[0]))
+    assert sum(b.get_facecolor() == bars[int(np.argmax(proba[0]))].get_facecolor() for b in bars) == 1

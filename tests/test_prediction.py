@@ -250,6 +250,12 @@ def test_video_labels_are_smoothed(classifier, tmp_path):
     stats = prediction.process_video(classifier, src, smooth=8, on_frame=lambda i, res: seen.append(res))
     assert stats.frames == 8 and stats.fps > 0
     assert all(len(r) == 1 for r in seen)
+    raw = []
+    prediction.process_video(classifier, src, smooth=1, on_frame=lambda i, res: raw.append(res))
+    probs = np.array([list(r[0].probabilities.values()) for r in raw])
+    smoothed = np.array([list(r[0].probabilities.values()) for r in seen])
+    # frame k shows the mean of the raw probabilities of frames 0..k (window 8 covers the whole clip)
+    np.testing.assert_allclose(smoothed, np.cumsum(probs, axis=0) / np.arange(1, 9)[:, None], atol=1e-5)
 
 
 def test_video_detect_every_reuses_boxes_between_detections(classifier, tmp_path, monkeypatch):
