@@ -57,15 +57,19 @@ def _load_classifier(model_path: str | None):
 def cmd_predict(args) -> int:
     from .prediction import PredictionInputError, draw_results, load_image, predict_image
 
+    files = expand_inputs(args.paths)
+    if not files:
+        _error("no image files found in " + ", ".join(args.paths))
+        return 1
+    if not any(p.exists() for p in files):  # fail fast: TensorFlow takes seconds to import
+        for p in files:
+            _error(f"{p}: no such file.")
+        return 1
     try:
         classifier = _load_classifier(args.model)
     except PredictionInputError as err:
         _error(str(err))
         return 2
-    files = expand_inputs(args.paths)
-    if not files:
-        _error("no image files found in " + ", ".join(args.paths))
-        return 1
     out_dir = Path(args.out) if args.out else None
     records, failed = [], 0
     for path in files:

@@ -289,3 +289,15 @@ def test_installed_entry_point_help():
 def test_shipped_model_is_the_default(model):
     assert config.SHIPPED_MODEL.is_file()
     assert model.input_shape == (None, 48, 48, 1) and model.output_shape == (None, 7)
+
+
+def test_cli_missing_files_fail_before_tensorflow_is_imported(tmp_path):
+    """Only missing inputs: the error comes without importing TensorFlow (which takes seconds)."""
+    code = (
+        "import sys; from fer_utils import cli; "
+        f"status = cli.main(['predict', {str(tmp_path / 'missing.jpg')!r}]); "
+        "print('tensorflow' in sys.modules, status)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.stdout.split() == ["False", "1"], done.stdout + done.stderr
+    assert "missing.jpg: no such file" in done.stderr
