@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 import time
 from pathlib import Path
@@ -61,35 +62,111 @@ def notebooks(folder: Path) -> list[Path]:
     return sorted(p for p in folder.glob("[0-9][0-9]_*.ipynb"))
 
 
-def run_course(nb_dir: Path, out_dir: Path, timeout: int = 6 * 3600, only: list[str] | None = None) -> int:
-    import nbformat
+#: Measured wall minutes per notebook on the project's 2-core AMD EPYC CPU (no GPU), used for the
+#: time estimate that ``make course`` prints; a profile missing here has no estimate yet.
+MEASURED_MINUTES: dict[str, dict[str, float]] = {
+    "quick": {"01": 0.3, "02": 0.2, "03": 29.2, "04": 40.6, "05": 0.3, "06": 5.7},
+}
+
+EPOCH_PATTERN = re.compile(r"Epoch (\d+)/(\d+)")
+
+
+def _progress_client(nb, bar, timeout: int, nb_dir: Path):
+    """An nbclient ``NotebookClient`` that advances ``bar`` per code cell and shows the epoch that
+    a training cell last printed (Keras' ``Epoch i/n`` lines)."""
     from nbclient import NotebookClient
+
+    class ProgressClient(NotebookClient):
+        def output(self, outs, msg, display_id, cell_index):
+            text = msg.get("content", {}).get("text", "")
+            found = EPOCH_PATTERN.findall(text) if isinstance(text, str) else None
+            if found:
+                bar.set_postfix_str(f"training: epoch {found[-1][0]}/{found[-1][1]}")
+            return super().output(outs, msg, display_id, cell_index)
+
+    def started(cell, cell_index, **_):
+        bar.set_postfix_str("")
+
+    def completed(cell, cell_index, **_):
+        if cell.cell_type == "code":
+            bar.update(1)
+
+    return ProgressClient(
+        nb,
+        timeout=timeout,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(nb_dir)}},
+        on_cell_start=started,
+        on_cell_complete=completed,
+    )
+
+
+def _minutes(m: float) -> str:
+    return f"{m:.1f}" if m < 10 else f"{m:.0f}"
+
+
+def _announce(profile, selected: list[Path]) -> None:
+    """Say which data the run uses (a banner for synthetic faces) and how long it should take."""
+    from .data import DatasetNotFoundError, find_dataset
+
+    try:
+        fmt, where = find_dataset()
+        print(f"Data: FER-2013 ({fmt}) from {where}")
+    except DatasetNotFoundError:
+        from .synthetic import SYNTHETIC_BANNER
+
+        print(SYNTHETIC_BANNER + "\n(FER-2013 not found: set FER2013_DIR, see the README's 'Getting FER-2013'.)")
+    minutes = MEASURED_MINUTES.get(profile.name)
+    if minutes:
+        total = sum(minutes.get(p.name[:2], 0.0) for p in selected)
+        print(f"Expected wall time: about {_minutes(total)} min on a 2-core CPU (measured), less with a GPU.")
+    else:
+        print(f"No measured wall time for the '{profile.name}' profile yet (see the README's profile table).")
+
+
+def run_course(nb_dir: Path, out_dir: Path, timeout: int = 6 * 3600, only: list[str] | None = None) -> int:
+    """Execute the notebooks in order with live progress; write the executed copies to ``out_dir``.
+
+    The kernels' own stderr (TensorFlow's C++ logging, Jupyter's transport notice) goes to
+    ``out_dir/kernel_stderr.log`` instead of the terminal; cell errors still reach the terminal.
+    """
+    import nbformat
     from nbclient.exceptions import CellExecutionError
+    from tqdm import tqdm
 
     out_dir.mkdir(parents=True, exist_ok=True)
     profile = config.get_profile()
+    selected = [p for p in notebooks(nb_dir) if not only or any(p.name.startswith(o) for o in only)]
     print(f"Running the course in the '{profile.name}' profile; executed notebooks -> {out_dir}")
-    for path in notebooks(nb_dir):
-        if only and not any(path.name.startswith(o) for o in only):
-            continue
-        start = time.perf_counter()
-        nb = nbformat.read(path, as_version=4)
-        client = NotebookClient(
-            nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(nb_dir)}}
-        )
-        try:
-            client.execute()
-        except CellExecutionError as err:
+    _announce(profile, selected)
+    estimate = MEASURED_MINUTES.get(profile.name, {})
+    left = sum(estimate.get(p.name[:2], 0.0) for p in selected)
+    with open(out_dir / "kernel_stderr.log", "w") as kernel_log:
+        for path in selected:
+            start = time.perf_counter()
+            nb = nbformat.read(path, as_version=4)
+            n_code = sum(c.cell_type == "code" for c in nb.cells)
+            label = path.name.split("_")[0]
+            if estimate:
+                label += f" (about {_minutes(estimate.get(path.name[:2], 0.0))} of {_minutes(left)} min left)"
+            bar_format = "{desc}: {n_fmt}/{total_fmt} code cells |{bar}| {elapsed}{postfix}"
+            with tqdm(total=n_code, desc=label, bar_format=bar_format, file=sys.stdout, dynamic_ncols=True) as bar:
+                client = _progress_client(nb, bar, timeout, nb_dir)
+                try:
+                    client.execute(stderr=kernel_log)
+                except CellExecutionError as err:
+                    nbformat.write(nb, out_dir / path.name)
+                    bar.close()
+                    print(
+                        f"FAILED {path.name} after {time.perf_counter() - start:.0f} s; partial copy in "
+                        f"{out_dir / path.name}\n{str(err)[-2000:]}",
+                        file=sys.stderr,
+                    )
+                    return 1
+            left -= estimate.get(path.name[:2], 0.0)
+            add_run_record(nb, profile.name, time.perf_counter() - start)
             nbformat.write(nb, out_dir / path.name)
-            print(
-                f"FAILED {path.name} after {time.perf_counter() - start:.0f} s; partial copy in "
-                f"{out_dir / path.name}\n{str(err)[-2000:]}",
-                file=sys.stderr,
-            )
-            return 1
-        add_run_record(nb, profile.name, time.perf_counter() - start)
-        nbformat.write(nb, out_dir / path.name)
-        print(f"  {path.name}: {time.perf_counter() - start:.0f} s")
+            print(f"  {path.name}: {time.perf_counter() - start:.0f} s")
     print(f"Done. Figures and models are in {config.OUTPUT_DIR}.")
     if only is None:
         try:

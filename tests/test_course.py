@@ -1,0 +1,56 @@
+"""The headless course runner: executed copies, run records, live progress, banners, failures."""
+
+from __future__ import annotations
+
+import nbformat
+import pytest
+
+from fer_utils import course
+from fer_utils.report import RUN_RECORD_TAG
+
+
+def _notebook(path, *sources):
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# title")])
+    nb.cells += [nbformat.v4.new_code_cell(s) for s in sources]
+    nbformat.write(nb, path)
+
+
+@pytest.fixture()
+def tiny_course(tmp_path):
+    folder = tmp_path / "nbs"
+    folder.mkdir()
+    _notebook(folder / "01_first.ipynb", "x = 1 + 1\nprint(x)", "print('Epoch 1/2')\nprint('Epoch 2/2')")
+    _notebook(folder / "02_second.ipynb", "print('two')")
+    return folder
+
+
+def test_run_course_writes_executed_copies_with_run_records(tiny_course, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("FER_PROFILE", "quick")
+    monkeypatch.setenv("FER2013_DIR", str(tmp_path / "no_data_here"))
+    monkeypatch.setattr(course.config, "DEFAULT_FER_DIR", tmp_path / "nothing")
+    monkeypatch.setattr(course.config, "DATA_DIR", tmp_path / "nothing")
+    out = tmp_path / "run"
+    assert course.run_course(tiny_course, out, only=["01", "02"]) == 0
+    printed = capsys.readouterr().out
+    assert "SYNTHETIC" in printed and "FER2013_DIR" in printed  # the banner on the terminal
+    assert "Expected wall time: about 0.5 min" in printed  # quick: 0.3 + 0.2 measured minutes
+    assert "2/2 code cells" in printed and "training: epoch 2/2" in printed  # live progress
+    first = nbformat.read(out / "01_first.ipynb", as_version=4)
+    assert first.cells[1].metadata["tags"] == [RUN_RECORD_TAG] and "`quick`" in first.cells[1].source
+    assert first.cells[2].outputs[0]["text"] == "2\n"
+    assert (out / "02_second.ipynb").is_file()
+    assert "Kernel is running over TCP" not in printed and (out / "kernel_stderr.log").is_file()
+
+
+def test_a_failing_notebook_stops_the_run_and_keeps_its_partial_copy(tmp_path, capsys):
+    folder = tmp_path / "nbs"
+    folder.mkdir()
+    _notebook(folder / "01_broken.ipynb", "print('before')", "1 / 0")
+    _notebook(folder / "02_never.ipynb", "print('never')")
+    out = tmp_path / "run"
+    assert course.run_course(folder, out) == 1
+    err = capsys.readouterr().err
+    assert "FAILED 01_broken.ipynb" in err and "ZeroDivisionError" in err
+    partial = nbformat.read(out / "01_broken.ipynb", as_version=4)
+    assert partial.cells[1].outputs[0]["text"] == "before\n"
+    assert not (out / "02_never.ipynb").exists()
