@@ -79,8 +79,7 @@ def setup_precision(policy: str = "auto") -> str:
 
     ``auto``: ``mixed_float16`` on a GPU; on a CPU ``mixed_bfloat16`` only when the CPU
     has bfloat16 instructions, else ``float32``. (Measured on a 2-core AMD EPYC with AVX2
-    only: ``mixed_bfloat16`` trained 11x *slower* than float32, 9 vs 100 images/s;
-    ``scripts/benchmark_training.py`` measures it on yours.)
+    only: ``mixed_bfloat16`` trained about 9-11x *slower* than float32.)
     """
     import keras
 
