@@ -30,6 +30,14 @@ import numpy as np
 from .config import CLASS_NAMES
 
 STAT_NAMES: tuple[str, ...] = ("mean", "std", "share_0", "share_255", "sharpness")
+#: How the statistics read in a table, with their units.
+STAT_LABELS: dict[str, str] = {
+    "mean": "mean grey level",
+    "std": "std of grey levels",
+    "share_0": "% pixels at 0 (black)",
+    "share_255": "% pixels at 255 (white)",
+    "sharpness": "sharpness (mean |step| to the right neighbour)",
+}
 
 
 @dataclass(frozen=True)
@@ -163,7 +171,8 @@ class IntegrityReport:
         )
 
     def table(self):
-        """Measured statistics beside the published fingerprint, one row per split and statistic."""
+        """Measured pixel statistics beside the published fingerprint, one row per split and statistic
+        (the class shares are checked too; a problem with them shows in ``problems``)."""
         import pandas as pd
 
         rows = []
@@ -173,7 +182,7 @@ class IntegrityReport:
                 published = getattr(ref, stat) if ref else float("nan")
                 allowed = tolerance(stat, s["n"])
                 verdict = ("ok" if abs(s[stat] - published) <= allowed else "OFF") if self.checked else "-"
-                rows.append((split, s["n"], stat, s[stat], published, round(allowed, 3), verdict))
+                rows.append((split, s["n"], STAT_LABELS[stat], s[stat], published, round(allowed, 3), verdict))
         columns = ["split", "images", "statistic", "this copy", "FER-2013", "allowed +-", "check"]
         return pd.DataFrame(rows, columns=columns)
 
