@@ -5,7 +5,7 @@ OUT ?= outputs/run
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 export PYTHONHASHSEED ?= 0
 
-.PHONY: help install course lint test test-unit test-notebooks test-report report benchmark benchmark-prediction lab clean
+.PHONY: help install course data-source lint test test-unit test-notebooks test-report report benchmark benchmark-prediction lab clean
 help:
 	@echo "make install         install everything (python -m pip install -r requirements.txt)"
 	@echo "make course          run the six notebooks headless; executed copies + figures in $(OUT)"
@@ -22,14 +22,18 @@ install:
 course:
 	$(PYTHON) -m fer_utils.course --out $(OUT)
 
-test: lint test-unit test-notebooks test-report
+test: data-source lint test-unit test-notebooks test-report
+
+# one line: which data the tests and notebooks will use (a loud warning when FER-2013 is missing)
+data-source:
+	@$(PYTHON) -c "from fer_utils.data import data_source_line; print(data_source_line())"
 
 lint:
 	$(PYTHON) -m ruff check fer_utils scripts tests
 	$(PYTHON) -m ruff format --check fer_utils scripts tests
 
 test-unit:
-	$(PYTHON) -m pytest tests
+	$(PYTHON) -m pytest -rs tests
 
 test-notebooks:
 	@if ls notebooks/*.ipynb >/dev/null 2>&1; then \
@@ -50,8 +54,9 @@ benchmark:
 benchmark-prediction:
 	$(PYTHON) scripts/benchmark_prediction.py
 
+# Jupyter refuses to start as root unless told; containers and cloud machines often run as root
 lab:
-	cd notebooks && $(PYTHON) -m jupyter lab
+	cd notebooks && $(PYTHON) -m jupyter lab $$( [ "$$(id -u)" = 0 ] && echo --allow-root )
 
 clean:
 	rm -rf outputs .pytest_cache data/cache

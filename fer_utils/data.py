@@ -146,6 +146,18 @@ def find_dataset(path: str | os.PathLike | None = None) -> tuple[str, Path]:
     )
 
 
+def data_source_line() -> str:
+    """One line for terminals: where FER-2013 was found, or a warning that synthetic faces are used."""
+    try:
+        fmt, where = find_dataset()
+        return f"Data: FER-2013 ({fmt}) from {where}"
+    except DatasetNotFoundError:
+        return (
+            "WARNING: FER-2013 NOT FOUND: notebooks run on SYNTHETIC demo faces and the tests that need "
+            "the real data are skipped (reasons below). Set FER2013_DIR (README: 'Getting FER-2013')."
+        )
+
+
 # --------------------------------------------------------------------------- images
 def to_gray_uint8(img: Image.Image, size: int | None = IMG_SIZE) -> np.ndarray:
     """Any PIL image (L, RGB, RGBA, P, 16-bit, float) as a 2-D uint8 grayscale array.

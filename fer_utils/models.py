@@ -16,21 +16,21 @@ from keras import layers
 from .config import INPUT_SHAPE, NUM_CLASSES
 
 
-def _conv(x, filters: int, kernel_size: int, batch_norm: bool, l2: float, name: str):
+def _conv(x, filters: int, kernel_size: int, batch_norm: bool, l2: float, name: str, bn_momentum: float = 0.99):
     reg = keras.regularizers.L2(l2) if l2 else None
     x = layers.Conv2D(filters, kernel_size, padding="same", use_bias=not batch_norm, kernel_regularizer=reg, name=name)(
         x
     )
     if batch_norm:
-        x = layers.BatchNormalization(name=f"{name}_bn")(x)
+        x = layers.BatchNormalization(momentum=bn_momentum, name=f"{name}_bn")(x)
     return layers.Activation("relu", name=f"{name}_relu")(x)
 
 
-def _head(x, dense_units: int, dropout: float, batch_norm: bool):
+def _head(x, dense_units: int, dropout: float, batch_norm: bool, bn_momentum: float = 0.99):
     if dense_units:
         x = layers.Dense(dense_units, use_bias=not batch_norm, name="fc")(x)
         if batch_norm:
-            x = layers.BatchNormalization(name="fc_bn")(x)
+            x = layers.BatchNormalization(momentum=bn_momentum, name="fc_bn")(x)
         x = layers.Activation("relu", name="fc_relu")(x)
         if dropout:
             x = layers.Dropout(dropout, name="fc_dropout")(x)
@@ -43,26 +43,29 @@ def build_simple_cnn(
     dense_units: int = 1024,
     dropout: float = 0.25,
     batch_norm: bool = False,
+    bn_momentum: float = 0.99,
     name: str = "simple_cnn",
 ) -> keras.Model:
     """The popular 4-conv FER-2013 CNN: conv-conv-pool-dropout, (conv-pool) x2, dropout,
     flatten, a 1024-unit fully connected layer and a softmax.
 
     ``dropout`` is the rate after the conv blocks; the dense layer gets twice it (max 0.5).
+    ``bn_momentum`` is Keras' default 0.99; short runs want less (0.9: the moving averages then
+    follow the last ~10 batches instead of ~100).
     """
     inputs = keras.Input(INPUT_SHAPE, name="face")
-    x = _conv(inputs, filters[0], kernel_size, batch_norm, 0.0, "conv1")
-    x = _conv(x, filters[1], kernel_size, batch_norm, 0.0, "conv2")
+    x = _conv(inputs, filters[0], kernel_size, batch_norm, 0.0, "conv1", bn_momentum)
+    x = _conv(x, filters[1], kernel_size, batch_norm, 0.0, "conv2", bn_momentum)
     x = layers.MaxPooling2D(name="pool1")(x)
     if dropout:
         x = layers.Dropout(dropout, name="drop1")(x)
     for i, f in enumerate(filters[2:], start=3):
-        x = _conv(x, f, kernel_size, batch_norm, 0.0, f"conv{i}")
+        x = _conv(x, f, kernel_size, batch_norm, 0.0, f"conv{i}", bn_momentum)
         x = layers.MaxPooling2D(name=f"pool{i - 1}")(x)
     if dropout:
         x = layers.Dropout(dropout, name="drop2")(x)
     x = layers.Flatten(name="flatten")(x)
-    outputs = _head(x, dense_units, min(2 * dropout, 0.5), batch_norm)
+    outputs = _head(x, dense_units, min(2 * dropout, 0.5), batch_norm, bn_momentum)
     return keras.Model(inputs, outputs, name=name)
 
 
@@ -75,21 +78,24 @@ def build_vgg_bn(
     block_dropout: float = 0.1,
     dense_units: int = 256,
     l2: float = 0.0,
+    batch_norm: bool = True,
+    bn_momentum: float = 0.99,
     name: str = "vgg_bn",
 ) -> keras.Model:
     """VGG-style CNN with batch normalization: ``blocks`` stages of ``convs_per_block``
     3x3 conv-BN-ReLU layers, doubling the filters (from ``width``) and halving the
     resolution at each stage, then global average pooling, a dense layer and a softmax.
+    ``batch_norm=False`` drops every BatchNormalization layer (the convolutions get biases).
     """
     inputs = keras.Input(INPUT_SHAPE, name="face")
     x = inputs
     for b in range(blocks):
         filters = width * 2**b
         for c in range(convs_per_block):
-            x = _conv(x, filters, kernel_size, True, l2, f"block{b + 1}_conv{c + 1}")
+            x = _conv(x, filters, kernel_size, batch_norm, l2, f"block{b + 1}_conv{c + 1}", bn_momentum)
         x = layers.MaxPooling2D(name=f"block{b + 1}_pool")(x)
         if block_dropout:
             x = layers.Dropout(block_dropout, name=f"block{b + 1}_dropout")(x)
     x = layers.GlobalAveragePooling2D(name="gap")(x)
-    outputs = _head(x, dense_units, dropout, True)
+    outputs = _head(x, dense_units, dropout, batch_norm, bn_momentum)
     return keras.Model(inputs, outputs, name=name)

@@ -13,7 +13,8 @@ from .config import CLASS_NAMES
 
 
 def _finish(fig, save: str | os.PathLike | None):
-    fig.tight_layout()
+    if fig.get_layout_engine() is None:
+        fig.tight_layout()
     if save is not None:
         Path(save).parent.mkdir(parents=True, exist_ok=True)
         fig.savefig(save, dpi=110, bbox_inches="tight")
@@ -155,7 +156,8 @@ def face_gallery(
     """Faces with true label, predicted label and its probability."""
     idx = list(idx)
     rows = max(1, int(np.ceil(len(idx) / cols)))
-    fig, axes = plt.subplots(rows, cols, figsize=(cols * 1.7, rows * 2.0))
+    # constrained layout leaves room for each row's two-line titles (they overlapped the row above)
+    fig, axes = plt.subplots(rows, cols, figsize=(cols * 1.8, rows * 2.4), layout="constrained")
     axes = np.atleast_1d(axes).ravel()
     for ax in axes:
         ax.axis("off")
@@ -215,15 +217,28 @@ def comparison_bars(
     metric: str = "val_accuracy",
     label: str = "experiment",
     save=None,
-    title: str = "Experiments (selected on validation)",
+    title: str = "Experiments (validation accuracy)",
+    baseline: float | None = None,
+    floor: float | None = None,
+    selected: str | None = None,
 ):
-    """Horizontal bars of one metric per experiment, best highlighted."""
+    """Horizontal bars of one metric per row. Rows whose ``learned`` column is False are drawn
+    grey and hatched ("failed"); ``baseline`` (majority class) and ``floor`` (the guard) are drawn
+    as vertical lines; ``selected`` (a label) is highlighted."""
     df = df.sort_values(metric)
-    fig, ax = plt.subplots(figsize=(8, 0.45 * len(df) + 1.2))
-    colours = ["tab:orange" if v == df[metric].max() else "tab:blue" for v in df[metric]]
-    ax.barh(df[label].astype(str), df[metric], color=colours)
-    for i, v in enumerate(df[metric]):
-        ax.text(v, i, f" {v:.3f}", va="center", fontsize=8)
+    fig, ax = plt.subplots(figsize=(8, 0.42 * len(df) + 1.4))
+    learned = df["learned"] if "learned" in df else [True] * len(df)
+    for i, (name, v, ok) in enumerate(zip(df[label].astype(str), df[metric], learned)):
+        colour = "tab:orange" if name == selected else ("tab:blue" if ok else "lightgrey")
+        ax.barh(i, v, color=colour, hatch=None if ok else "//", edgecolor="grey" if not ok else None)
+        ax.text(v, i, f" {v:.3f}" + ("" if ok else " failed"), va="center", fontsize=8)
+    ax.set_yticks(range(len(df)), df[label].astype(str))
+    if baseline is not None:
+        ax.axvline(baseline, color="black", ls=":", lw=1, label=f"majority class {baseline:.3f}")
+    if floor is not None:
+        ax.axvline(floor, color="tab:red", ls="--", lw=1, label=f"learned above {floor:.3f}")
+    if baseline is not None or floor is not None:
+        ax.legend(loc="lower right", fontsize=8)
     ax.set(xlabel=metric, title=title)
-    ax.set_xlim(0, min(1.0, df[metric].max() * 1.15 + 0.02))
+    ax.set_xlim(0, min(1.0, df[metric].max() * 1.18 + 0.02))
     return _finish(fig, save)

@@ -69,11 +69,14 @@ def add_run_record(nb, profile_name: str, seconds: float) -> None:
 
     import fer_utils
 
-    from .runtime import hardware_description
+    from .runtime import hardware_description, silenced_native_stderr
 
+    with silenced_native_stderr():  # the first TensorFlow import logs CUDA probing to fd 2
+        hardware = hardware_description()
     text = (
-        f"> **Executed outputs below:** profile `{profile_name}`, {hardware_description()}, "
+        f"> **Executed outputs below:** profile `{profile_name}`, {hardware}, "
         f"wall time {seconds / 60:.1f} min, {time.strftime('%Y-%m-%d')}, fer_utils {fer_utils.__version__}. "
+        "The time includes starting the kernel and imports; the last cell prints the time of the cells alone. "
         "Run it yourself with `make course` (see the README); in CI the `smoke` profile re-runs it."
     )
     cell = nbformat.v4.new_markdown_cell(text)

@@ -20,12 +20,13 @@ def tiny_course(tmp_path):
     folder = tmp_path / "nbs"
     folder.mkdir()
     _notebook(folder / "01_first.ipynb", "x = 1 + 1\nprint(x)", "print('Epoch 1/2')\nprint('Epoch 2/2')")
-    _notebook(folder / "02_second.ipynb", "print('two')")
+    _notebook(folder / "02_second.ipynb", "print('two')", "print('experiment A  val acc 0.51')")
     return folder
 
 
 def test_run_course_writes_executed_copies_with_run_records(tiny_course, tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("FER_PROFILE", "quick")
+    monkeypatch.setitem(course.MEASURED_MINUTES, "quick", {"01": 0.3, "02": 0.2})
     monkeypatch.setenv("FER2013_DIR", str(tmp_path / "no_data_here"))
     monkeypatch.setattr(course.config, "DEFAULT_FER_DIR", tmp_path / "nothing")
     monkeypatch.setattr(course.config, "DATA_DIR", tmp_path / "nothing")
@@ -33,8 +34,9 @@ def test_run_course_writes_executed_copies_with_run_records(tiny_course, tmp_pat
     assert course.run_course(tiny_course, out, only=["01", "02"]) == 0
     printed = capsys.readouterr().out
     assert "SYNTHETIC" in printed and "FER2013_DIR" in printed  # the banner on the terminal
-    assert "Expected wall time: about 0.5 min" in printed  # quick: 0.3 + 0.2 measured minutes
+    assert "Expected wall time: about 0.5 min" in printed  # 0.3 + 0.2 minutes for the two notebooks
     assert "2/2 code cells" in printed and "training: epoch 2/2" in printed  # live progress
+    assert "experiment A val acc 0.51" in printed  # a cell's last printed line when it is not an epoch
     first = nbformat.read(out / "01_first.ipynb", as_version=4)
     assert first.cells[1].metadata["tags"] == [RUN_RECORD_TAG] and "`quick`" in first.cells[1].source
     assert first.cells[2].outputs[0]["text"] == "2\n"

@@ -44,14 +44,14 @@ def test_train_model_builds_and_trains_inside_the_strategy(faces, kind, tmp_path
 
 
 def test_a_different_run_in_the_same_folder_does_not_resume_the_old_backup(tmp_path, capsys):
-    from fer_utils.training import _forget_stale_run
+    from fer_utils.training import prepare_run_dir
 
     (tmp_path / "backup").mkdir()
     (tmp_path / "history.csv").write_text("epoch\n0\n")
-    _forget_stale_run(tmp_path, {"epochs": 6, "model": "abc"})  # first run here: settings unknown
+    prepare_run_dir(tmp_path, {"epochs": 6, "model": "abc"})  # first run here: settings unknown
     assert not (tmp_path / "backup").exists() and "starting afresh" in capsys.readouterr().out
     (tmp_path / "backup").mkdir()  # same settings: resume
-    _forget_stale_run(tmp_path, {"epochs": 6, "model": "abc"})
+    prepare_run_dir(tmp_path, {"epochs": 6, "model": "abc"})
     assert (tmp_path / "backup").exists()
-    _forget_stale_run(tmp_path, {"epochs": 6, "model": "xyz"})  # other architecture: start afresh
+    prepare_run_dir(tmp_path, {"epochs": 6, "model": "xyz"})  # other architecture: start afresh
     assert not (tmp_path / "backup").exists()

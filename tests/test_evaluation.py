@@ -103,6 +103,26 @@ def test_predict_proba_with_tta_averages_views():
     np.testing.assert_allclose(tta.sum(1), 1, atol=1e-5)
 
 
+def test_evaluate_model_scores_each_named_set_from_the_models_own_predictions():
+    import keras
+
+    # a "model" that answers the class written in the top-left pixel (0..6 -> grey level 10 * class)
+    inp = keras.Input((48, 48, 1))
+    level = keras.layers.Lambda(lambda t: t[:, 0, 0, :] * 255.0 / 10.0)(inp)
+    logits = keras.layers.Lambda(lambda v: -((v - keras.ops.arange(7, dtype="float32")) ** 2) * 50.0)(level)
+    model = keras.Model(inp, keras.layers.Softmax()(logits))
+    y = np.array([0, 1, 2, 3, 4, 5, 6, 3])
+    x = np.zeros((8, 48, 48), dtype=np.uint8)
+    x[:, 0, 0] = 10 * y
+    x_wrong = x.copy()
+    x_wrong[:4, 0, 0] = 10 * ((y[:4] + 1) % 7)  # half of these faces "look like" the next class
+    metrics, probas = evaluation.evaluate_model(model, {"clean": (x, y), "half wrong": (x_wrong, y)})
+    assert set(metrics) == set(probas) == {"clean", "half wrong"}
+    assert metrics["clean"]["accuracy"] == 1.0 and metrics["half wrong"]["accuracy"] == 0.5
+    np.testing.assert_array_equal(probas["half wrong"].argmax(1)[:4], (y[:4] + 1) % 7)
+    assert metrics["half wrong"]["confusion_matrix"][0][1] == 1  # angry face predicted disgust
+
+
 # --------------------------------------------------------------------------- Grad-CAM
 def _bar_images(n: int, rng, position: tuple[int, int] | None = None):
     """Noise images with one bright bar: horizontal (class 0) or vertical (class 1), at a random
@@ -177,7 +197,11 @@ def test_every_plot_runs_headless_returns_its_figure_and_saves(tmp_path):
         "gallery": lambda s: plots.face_gallery(x, y, proba, np.arange(4), save=s),
         "gradcam": lambda s: plots.gradcam_grid(x[:2], [np.ones((48, 48))] * 2, ["a", "b"], save=s),
         "comparison": lambda s: plots.comparison_bars(
-            pd.DataFrame({"experiment": ["a", "b"], "val_accuracy": [0.4, 0.5]}), save=s
+            pd.DataFrame({"experiment": ["a", "b"], "val_accuracy": [0.4, 0.5], "learned": [False, True]}),
+            save=s,
+            baseline=0.25,
+            floor=0.35,
+            selected="b",
         ),
     }
     for name, call in calls.items():
@@ -185,6 +209,9 @@ def test_every_plot_runs_headless_returns_its_figure_and_saves(tmp_path):
         fig = call(target)
         assert isinstance(fig, Figure), name
         assert target.stat().st_size > 1000, name
+    df = pd.DataFrame({"experiment": ["a", "b"], "val_accuracy": [0.4, 0.5], "learned": [False, True]})
+    bars = plots.comparison_bars(df, selected="b").axes[0].patches
+    assert [b.get_hatch() for b in bars] == ["//", None]  # the failed run is hatched, the other is not
     fig = plots.probability_bars(proba[0])
     bars = fig.axes[0].patches
     assert [b.get_width() for b in bars] == pytest.approx(list(proba[0]))

@@ -64,9 +64,58 @@ def test_recipe_follows_the_profile():
 def test_tunable_cnn_builds_a_compiled_model_from_the_search_space():
     kt = pytest.importorskip("keras_tuner")
     hp = kt.HyperParameters()
-    model = training.build_tunable_cnn(hp)
+    base = training.search_base(config.get_profile("smoke"))[1]
+    build = training.tunable_cnn(base, updates=100)
+    model = build(hp)
     assert model.output_shape == (None, 7) and model.optimizer is not None
-    assert {"width", "blocks", "kernel_size", "dropout", "learning_rate"} <= set(hp.values)
+    assert {"width", "blocks", "convs_per_block", "dropout", "learning_rate"} <= set(hp.values)
     assert hp.values["blocks"] == 3  # defaults are the smallest choices
     hp.values["blocks"] = 4
-    assert training.build_tunable_cnn(hp).count_params() > model.count_params()
+    assert build(hp).count_params() > model.count_params()
+    exp = training.experiment_from_trial("t", hp.values)
+    assert exp.build().count_params() == build(hp).count_params()
+    assert exp.train_overrides == {"learning_rate": hp.values["learning_rate"]}
+
+
+def test_short_warm_up_is_at_most_a_tenth_of_the_run():
+    cfg = training.TrainConfig(epochs=2, learning_rate=1e-3, schedule="cosine", warmup_epochs=1)
+    lr = training.learning_rate_for(cfg, steps_per_epoch=100)
+    assert float(lr(20)) == pytest.approx(1e-3, rel=1e-3)  # peak reached after 10% of 200 steps
+    assert float(lr(0)) == pytest.approx(1e-4, rel=1e-3)
+
+
+def test_learning_floor_is_the_majority_share_plus_ten_points():
+    y_train = np.array([3] * 6 + [0] * 4)
+    y_val = np.array([3, 3, 0, 1, 1, 1, 1, 1])  # class 3 (the training majority) is 2 of 8 here
+    assert training.learning_floor(y_train, y_val) == pytest.approx(0.25 + 0.10)
+    assert training.learning_floor(y_train, y_val, margin=0.0) == pytest.approx(0.25)
+
+
+def test_search_base_is_the_recipe_without_augmentation():
+    profile = config.get_profile("laptop")
+    net, cfg = training.search_base(profile)
+    recipe_net, recipe_cfg = training.recipe(profile)
+    assert net == {**recipe_net, "width": 16}
+    assert (cfg.augment, cfg.learning_rate) == (False, 3e-3)
+    assert cfg.optimizer == recipe_cfg.optimizer and cfg.label_smoothing == recipe_cfg.label_smoothing
+
+
+def test_run_experiment_keeps_the_budget_and_flags_a_run_that_learned_nothing():
+    from fer_utils.data import Splits
+
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 256, (256, 48, 48), dtype=np.uint8)
+    y = np.r_[np.full(200, 3), rng.integers(0, 7, 56)]  # mostly "happy", and random pixels
+    splits = Splits(x, y, x[:64], y[:64], {}, "split")
+    _, base = training.search_base(config.get_profile("smoke"))
+    exp = training.Experiment("tiny", "", "vgg_bn", {"width": 4, "blocks": 2, "dense_units": 8})
+    seen = []
+    row = training.run_experiment(exp, base, splits, updates=6, extra_metrics=lambda m: {"n": seen.append(m) or 1})
+    assert row["updates"] == 6 and row["faces_seen"] == 6 * base.batch_size and row["n"] == 1 and seen
+    # random pixels carry no signal: the best it can do is the majority share, which the guard rejects
+    assert row["val_accuracy"] <= training.learning_floor(y, y[:64])
+    assert row["learned"] is False
+    row128 = training.run_experiment(
+        training.Experiment("tiny", "", "vgg_bn", exp.model_kwargs, {"batch_size": 128}), base, splits, updates=6
+    )
+    assert row128["updates"] == 6 and row128["faces_seen"] == 6 * 128
