@@ -27,6 +27,7 @@ from PIL import Image, UnidentifiedImageError
 
 from . import config, integrity
 from .config import CLASS_NAMES, IMG_SIZE, PRIVATE_TEST, PUBLIC_TEST
+from .platforms import platform_fer2013_candidates
 
 CACHE_VERSION = 2  # 2: whole-set pixel statistics cached with the arrays
 _CSV_NAME = "fer2013.csv"
@@ -101,7 +102,8 @@ class FERData:
 
 # --------------------------------------------------------------------------- finding
 def candidate_locations(path: str | os.PathLike | None = None) -> list[Path]:
-    """Where the course looks for FER-2013, in order."""
+    """Where the course looks for FER-2013, in order: ``path``, ``$FER2013_DIR``, ``data/fer2013/``,
+    then the usual places on Kaggle and Colab (``fer_utils.platforms``)."""
     places = []
     if path is not None:
         places.append(Path(path).expanduser().resolve())
@@ -110,6 +112,7 @@ def candidate_locations(path: str | os.PathLike | None = None) -> list[Path]:
         places.append(env)
     places.append(config.DEFAULT_FER_DIR)
     places.append(config.DATA_DIR / _CSV_NAME)
+    places.extend(platform_fer2013_candidates())  # Kaggle's /kaggle/input, Colab's kagglehub cache
     return list(dict.fromkeys(places))
 
 
