@@ -182,9 +182,7 @@ def train_model(
             keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=max(2, cfg.patience // 3))
         )
     if out_dir is not None:
-        out = Path(out_dir)
-        out.mkdir(parents=True, exist_ok=True)
-        prepare_run_dir(out, {**cfg.as_dict(), "model": model_signature(model)})
+        out = prepare_run_dir(out_dir, {**cfg.as_dict(), "model": model_signature(model)})
         callbacks += [
             keras.callbacks.ModelCheckpoint(out / "best.keras", monitor="val_accuracy", save_best_only=True),
             keras.callbacks.BackupAndRestore(str(out / "backup")),
