@@ -15,7 +15,7 @@ import sys
 import time
 from pathlib import Path
 
-from . import config
+from . import config, runlog
 from .report import add_run_record, build_report
 from .runtime import silenced_native_stderr
 
@@ -43,11 +43,19 @@ def notebook_setup(seed: int = 42):
 
     profile = config.get_profile()
     set_seed(seed)
+    versions = {
+        "python": platform.python_version(),
+        "tensorflow": tf.__version__,
+        "keras": keras.__version__,
+        "fer_utils": fer_utils.__version__,
+    }
     print(f"Profile: {profile.name} (set FER_PROFILE=smoke|quick|laptop|full)  |  {hardware}")
     print(
-        f"Python {platform.python_version()}, TensorFlow {tf.__version__}, Keras {keras.__version__}, "
-        f"fer_utils {fer_utils.__version__}  |  started {time.strftime('%Y-%m-%d %H:%M')}"
+        f"Python {versions['python']}, TensorFlow {versions['tensorflow']}, Keras {versions['keras']}, "
+        f"fer_utils {versions['fer_utils']}  |  started {time.strftime('%Y-%m-%d %H:%M')}"
     )
+    record = runlog.start(profile.name, hardware, versions)
+    print(f"Run record (profile, data, hardware, wall time; student id from FER_STUDENT_ID): {_short(record)}")
     if profile.name == "smoke":
         print("SMOKE profile: tiny subsets and 1-2 epochs. The code runs; the accuracies mean nothing.")
     elif profile.name == "quick":
@@ -56,6 +64,14 @@ def notebook_setup(seed: int = 42):
             "not those of the default laptop profile (see the README's profile table)."
         )
     return profile
+
+
+def _short(path: Path) -> str:
+    """``path`` relative to the project root when it lies inside it (shorter, and the same on every machine)."""
+    try:
+        return str(Path(path).resolve().relative_to(config.PROJECT_ROOT))
+    except ValueError:
+        return str(path)
 
 
 def notebooks(folder: Path) -> list[Path]:
@@ -156,6 +172,7 @@ def run_course(nb_dir: Path, out_dir: Path, timeout: int = 6 * 3600, only: list[
             bar_format = "{desc}: {n_fmt}/{total_fmt} code cells |{bar}| {elapsed}{postfix}"
             with tqdm(total=n_code, desc=label, bar_format=bar_format, file=sys.stdout, dynamic_ncols=True) as bar:
                 client = _progress_client(nb, bar, timeout, nb_dir)
+                os.environ["JPY_SESSION_NAME"] = str(path.resolve())  # names the kernel's run record
                 try:
                     client.execute(stderr=kernel_log)
                 except CellExecutionError as err:

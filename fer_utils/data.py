@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from . import config, integrity
+from . import config, integrity, runlog
 from .config import CLASS_NAMES, IMG_SIZE, PRIVATE_TEST, PUBLIC_TEST
 from .platforms import platform_fer2013_candidates
 
@@ -397,6 +397,17 @@ def load_fer2013(
         skipped=list(skipped),
         load_seconds=time.perf_counter() - start,
         integrity=integrity.check(stats, synthetic=synthetic),
+    )
+    verdict = "PROCESSED" if data.integrity.processed else "matches FER-2013"
+    runlog.note(
+        "data",
+        {
+            "source": "synthetic" if synthetic else "FER-2013",
+            "path": str(where),
+            "images": int(len(data.y_train) + len(data.y_test)),
+            "integrity": verdict if data.integrity.checked else "not checked",
+            "problems": list(data.integrity.problems),
+        },
     )
     if verbose:
         print(data.summary())

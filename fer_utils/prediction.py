@@ -89,6 +89,27 @@ def load_model(path: str | os.PathLike | None = None):
         raise PredictionInputError(f"{path}: not a Keras model file ({type(err).__name__}: {err}).") from None
 
 
+def course_model(profile_name: str, x_train: np.ndarray, y_train: np.ndarray):
+    """The model notebooks 05 and 06 use: ``training.find_trained_model()`` (04's best, else 03's,
+    else the shipped one), loaded with :func:`load_model`. Only in the ``smoke`` profile, when
+    none exists, a quick stand-in is trained on ``x_train`` (its accuracy means nothing).
+
+    Returns ``(where it came from, model)``.
+    """
+    from .training import find_trained_model, quick_standin_model
+
+    path = find_trained_model()
+    if path is not None:
+        return str(path), load_model(path)
+    if profile_name == "smoke":
+        print("No trained model found: training a quick stand-in (smoke profile only).")
+        return "quick stand-in", quick_standin_model(x_train, y_train)
+    raise PredictionInputError(
+        f"No trained model in {config.MODELS_DIR} and no shipped model at {config.SHIPPED_MODEL}: "
+        "run notebook 03 (or 04) first, or reinstall fer_utils (pip install -e .)."
+    )
+
+
 # --------------------------------------------------------------------------- faces
 _CASCADE = None
 

@@ -123,6 +123,20 @@ class EpochTimer(keras.callbacks.Callback):
             logs["images_per_second"] = self.n_images / elapsed
 
 
+def training_dataset(cfg: TrainConfig, x: np.ndarray, y: np.ndarray, seed: int | None = None, repeat: bool = False):
+    """The shuffled training pipeline a recipe asks for: faces augmented (flip, rotation, zoom,
+    translation) only when ``cfg.augment`` is on. ``train_model``, ``run_experiment`` and notebook
+    04's tuner all train on it, so they cannot disagree about augmentation."""
+    from .data import augmentation_layers, make_dataset
+
+    seed = cfg.seed if seed is None else seed
+    augment = None
+    if cfg.augment:
+        augment = augmentation_layers(cfg.rotation, cfg.zoom, cfg.translation, flip=True, seed=seed)
+    ds = make_dataset(x, y, batch_size=cfg.batch_size, shuffle=True, augment=augment, seed=seed)
+    return ds.repeat() if repeat else ds
+
+
 def train_model(
     build_fn: Callable,
     x_train: np.ndarray,
@@ -152,19 +166,13 @@ def train_model(
     """
     import tensorflow as tf
 
-    from .data import augmentation_layers, make_dataset
+    from .data import make_dataset
 
     set_seed(cfg.seed)
     strategy = strategy or tf.distribute.get_strategy()
-    global_batch = cfg.batch_size
-    augment = (
-        augmentation_layers(cfg.rotation, cfg.zoom, cfg.translation, flip=True, seed=cfg.seed) if cfg.augment else None
-    )
-    train_ds = make_dataset(
-        x_train, y_train, batch_size=global_batch, shuffle=True, augment=augment, label_smoothing=0.0, seed=cfg.seed
-    )
+    train_ds = training_dataset(cfg, x_train, y_train)
     val_ds = make_dataset(x_val, y_val, batch_size=256)
-    steps = int(np.ceil(len(x_train) / global_batch))
+    steps = int(np.ceil(len(x_train) / cfg.batch_size))
 
     with strategy.scope():
         model = build_fn()
@@ -352,15 +360,12 @@ def run_experiment(
     ``learning_floor``), the training accuracy at the end, updates, faces seen, parameters,
     seconds and seed, plus whatever ``extra_metrics(model)`` returns (a dict).
     """
-    from .data import augmentation_layers, make_dataset
+    from .data import make_dataset
 
     cfg = exp.config(base, seed=seed)
     set_seed(seed)
     steps = max(1, updates // checks)
-    augment = augmentation_layers(cfg.rotation, cfg.zoom, cfg.translation, seed=seed) if cfg.augment else None
-    train_ds = make_dataset(
-        splits.x_train, splits.y_train, batch_size=cfg.batch_size, shuffle=True, augment=augment, seed=seed
-    ).repeat()
+    train_ds = training_dataset(cfg, splits.x_train, splits.y_train, repeat=True)
     val_ds = make_dataset(splits.x_val, splits.y_val, batch_size=256)
     model = exp.build(bn_momentum=bn_momentum)
     lr = learning_rate_for(replace(cfg, epochs=checks), steps)
@@ -453,4 +458,5 @@ __all__ = [
     "load_history",
     "save_history",
     "train_model",
+    "training_dataset",
 ]
