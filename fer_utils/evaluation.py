@@ -194,8 +194,94 @@ def grad_cam(model, face: np.ndarray, class_index: int | None = None, layer_name
 
 
 # --------------------------------------------------------------------------- saving
+_NUMBER = {"type": "number"}
+_SPLIT_METRICS = {
+    "type": "object",
+    "required": ["n", "accuracy", "loss", "top2_accuracy", "per_class", "confusion_matrix", "macro", "weighted"],
+    "properties": {
+        "n": {"type": "integer", "minimum": 0},
+        "accuracy": _NUMBER,
+        "loss": _NUMBER,
+        "top2_accuracy": _NUMBER,
+        "per_class": {"type": "object", "required": list(CLASS_NAMES)},
+        "confusion_matrix": {
+            "type": "array",
+            "minItems": NUM_CLASSES,
+            "maxItems": NUM_CLASSES,
+            "items": {"type": "array", "minItems": NUM_CLASSES, "maxItems": NUM_CLASSES},
+        },
+        "macro": {"type": "object", "required": ["precision", "recall", "f1"]},
+        "weighted": {"type": "object", "required": ["precision", "recall", "f1"]},
+    },
+}
+#: The one definition of ``metrics.json``: notebook 06 writes it with :func:`save_metrics`, the
+#: instructor report reads it with :func:`load_metrics`, the tests build payloads against it.
+METRICS_SCHEMA: dict = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "type": "object",
+    "required": ["headline", "metrics", "model", "data", "profile", "hardware", "created"],
+    "properties": {
+        "headline": {
+            "type": "object",
+            "required": ["PrivateTest_accuracy", "PrivateTest_macro_f1"],
+            "additionalProperties": _NUMBER,
+        },
+        "metrics": {"type": "object", "required": ["PrivateTest"], "additionalProperties": _SPLIT_METRICS},
+        "metrics_tta": {"type": "object", "additionalProperties": _SPLIT_METRICS},
+        "model": {
+            "type": "object",
+            "required": ["path", "name", "params"],
+            "properties": {"params": {"type": "integer"}, "summary": {"type": "string"}},
+        },
+        "training": {"type": "object"},
+        "data": {
+            "type": "object",
+            "required": ["source", "synthetic"],
+            "properties": {"synthetic": {"type": "boolean"}, "split_sizes": {"type": "object"}},
+        },
+        "confused_pairs": {"type": "array", "items": {"type": "object"}},
+        "profile": {"type": "object", "required": ["name"]},
+        "hardware": {"type": "string"},
+        "wall_times_seconds": {"type": "object", "additionalProperties": {"type": ["number", "null"]}},
+        "versions": {"type": "object"},
+        "created": {"type": "string"},
+    },
+}
+
+
+class MetricsFileError(ValueError):
+    """``metrics.json`` is missing a field or has one of the wrong type; the message says which."""
+
+
+def validate_metrics(payload: dict, where: str = "metrics") -> None:
+    """Check ``payload`` against :data:`METRICS_SCHEMA`; raise :class:`MetricsFileError` naming the
+    first bad field (e.g. ``metrics.json: metrics/PrivateTest: 'accuracy' is a required property``)."""
+    import jsonschema
+
+    errors = sorted(jsonschema.Draft202012Validator(METRICS_SCHEMA).iter_errors(payload), key=lambda e: list(e.path))
+    if errors:
+        err = errors[0]
+        at = "/".join(str(p) for p in err.absolute_path) or "top level"
+        raise MetricsFileError(f"{where}: {at}: {err.message}")
+
+
+def load_metrics(path: str | os.PathLike) -> dict:
+    """Read and validate a ``metrics.json``; errors name the file and say to re-run notebook 06."""
+    path = Path(path)
+    try:
+        payload = json.loads(path.read_text())
+    except json.JSONDecodeError as err:
+        raise MetricsFileError(f"{path} is not valid JSON ({err}); re-run notebook 06 to rewrite it.") from None
+    try:
+        validate_metrics(payload, str(path))
+    except MetricsFileError as err:
+        raise MetricsFileError(f"{err}; re-run notebook 06 to rewrite it.") from None
+    return payload
+
+
 def save_metrics(payload: dict, path: str | os.PathLike) -> Path:
-    """Write a metrics dictionary as indented JSON (NumPy types converted)."""
+    """Validate a metrics dictionary against :data:`METRICS_SCHEMA` and write it as indented JSON
+    (NumPy types converted). Nothing is written when it does not validate."""
 
     def default(o):
         if isinstance(o, np.generic):
@@ -204,7 +290,9 @@ def save_metrics(payload: dict, path: str | os.PathLike) -> Path:
             return o.tolist()
         raise TypeError(f"not JSON serializable: {type(o)}")
 
+    text = json.dumps(payload, indent=2, default=default)
+    validate_metrics(json.loads(text), str(path))
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(payload, indent=2, default=default))
+    path.write_text(text)
     return path

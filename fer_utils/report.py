@@ -20,29 +20,55 @@ from pathlib import Path
 
 from . import config
 
-# (section title, figure files, the notebook that makes them)
+# (section title, [(figure file, caption)], the notebook that makes them)
 SECTIONS = [
-    ("Dataset", ["01_class_distribution.png", "01_sample_faces.png"], "01"),
+    (
+        "Dataset",
+        [
+            (
+                "01_class_distribution.png",
+                "Notebook 01: faces per class in the whole dataset (train and test).",
+            ),
+            ("01_sample_faces.png", "Notebook 01: sample training faces."),
+        ],
+        "01",
+    ),
     ("Model", [], "02"),
-    ("Training", ["03_learning_curves.png", "04_experiments.png"], "03 and 04"),
-    ("Test metrics", ["06_per_class.png"], "06"),
-    ("Confusion matrix", ["06_confusion_counts.png", "06_confusion_normalized.png"], "06"),
+    (
+        "Training",
+        [
+            ("03_learning_curves.png", "Notebook 03: accuracy and loss per epoch, training and validation."),
+            ("04_experiments.png", "Notebook 04: validation accuracy of each controlled experiment."),
+        ],
+        "03 and 04",
+    ),
+    ("Test metrics", [("06_per_class.png", "Notebook 06: precision, recall and F1 per class (PrivateTest).")], "06"),
+    (
+        "Confusion matrix",
+        [
+            ("06_confusion_counts.png", "Notebook 06: PrivateTest confusion matrix, counts."),
+            (
+                "06_confusion_normalized.png",
+                "Notebook 06: PrivateTest confusion matrix, rows divided by their totals.",
+            ),
+        ],
+        "06",
+    ),
     ("Most confused pairs", [], "06"),
-    ("Mistakes", ["06_confident_mistakes.png", "06_unsure_correct.png"], "06"),
-    ("Grad-CAM", ["06_gradcam.png"], "06"),
+    (
+        "Mistakes",
+        [
+            ("06_confident_mistakes.png", "Notebook 06: the most confident wrong predictions."),
+            ("06_unsure_correct.png", "Notebook 06: correct predictions with the least confidence."),
+        ],
+        "06",
+    ),
+    ("Grad-CAM", [("06_gradcam.png", "Notebook 06: where the last convolutional block looked.")], "06"),
 ]
 
-STYLE = """
-body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:1100px;margin:2em auto;
-padding:0 1em;color:#222;line-height:1.45}
-h1{margin-bottom:.2em} h2{border-bottom:2px solid #eee;padding-bottom:.2em;margin-top:1.8em}
-table{border-collapse:collapse;margin:.8em 0;font-size:.92em}
-th,td{border:1px solid #ddd;padding:3px 8px;text-align:right}
-th{background:#f6f6f6} td:first-child,th:first-child{text-align:left}
-img{max-width:100%;border:1px solid #eee;margin:.5em 0} .banner{background:#fff3cd;border:2px solid #e0a800;
-padding:.8em 1em;font-weight:600;margin:1em 0} .missing{color:#a00} .meta{color:#555} pre{background:#f7f7f7;
-padding:.6em;overflow-x:auto;font-size:.85em}
-"""
+
+def _float_cell(v: float) -> str:
+    return f"{int(v):,}" if v.is_integer() else f"{v:.3f}"
 
 
 def _table(rows: list[dict] | dict, index_name: str = "") -> str:
@@ -51,12 +77,22 @@ def _table(rows: list[dict] | dict, index_name: str = "") -> str:
     df = pd.DataFrame(rows)
     if index_name:
         df.index.name = index_name
-    return df.to_html(float_format=lambda v: f"{v:.3f}", border=0)
+    return df.to_html(formatters=None, float_format=_float_cell, border=0)
 
 
-def _img(path: Path) -> str:
-    data = base64.b64encode(path.read_bytes()).decode("ascii")
-    return f'<img alt="{html.escape(path.name)}" src="data:image/png;base64,{data}">'
+def _data_uri(path: Path) -> str:
+    return "data:image/png;base64," + base64.b64encode(path.read_bytes()).decode("ascii")
+
+
+def _number(v):
+    """Numbers as a reader wants them: integers with separators, fractions to 3 decimals."""
+    if isinstance(v, bool) or v is None:
+        return v
+    if isinstance(v, int) or (isinstance(v, float) and v.is_integer() and abs(v) >= 10):
+        return f"{int(v):,}"
+    if isinstance(v, float):
+        return f"{v:.3f}"
+    return v
 
 
 RUN_RECORD_TAG = "run-record"
@@ -85,18 +121,28 @@ def add_run_record(nb, profile_name: str, seconds: float) -> None:
     nb.cells.insert(1, cell)
 
 
-def run_records(run_dir: Path | None) -> list[dict]:
-    """Name and run-record text of each executed notebook in ``run_dir``."""
-    if run_dir is None or not run_dir.is_dir():
-        return []
-    import nbformat
-
-    out = []
-    for path in sorted(run_dir.glob("[0-9][0-9]_*.ipynb")):
-        nb = nbformat.read(path, as_version=4)
-        text = next((c.source for c in nb.cells if RUN_RECORD_TAG in c.get("metadata", {}).get("tags", [])), "")
-        out.append({"notebook": path.name, "record": text.lstrip("> ").replace("**", "")})
-    return out
+def run_record_rows(outputs: Path) -> list[dict]:
+    """One row per notebook from the run records in ``outputs/runs/`` (``fer_utils.runlog``)."""
+    rows = []
+    for path in sorted((Path(outputs) / "runs").glob("[0-9][0-9]_*.json")):
+        try:
+            r = json.loads(path.read_text())
+        except (OSError, json.JSONDecodeError):
+            continue
+        data = r.get("data") or {}
+        rows.append(
+            {
+                "notebook": r.get("notebook") or path.stem,
+                "profile": r.get("profile", "?"),
+                "data": f"{data.get('source', 'not loaded')}"
+                + (f" ({data['integrity']})" if data.get("integrity") else ""),
+                "wall": f"{r.get('wall_seconds', 0) / 60:.1f} min",
+                "cells": f"{r.get('cells_run', 0)} ({r.get('cells_failed', 0)})",
+                "student": r.get("student_id") or "",
+                "started": str(r.get("started", ""))[:16].replace("T", " "),
+            }
+        )
+    return rows
 
 
 def build_report(
@@ -105,8 +151,13 @@ def build_report(
     """Write the report page; return its path (default ``<run_dir or outputs>/report.html``)
     and the names of missing figures (each is also flagged on the page).
 
-    Raises ``FileNotFoundError`` with what to run when ``metrics.json`` is missing.
+    Raises ``FileNotFoundError`` with what to run when ``metrics.json`` is missing, and
+    ``evaluation.MetricsFileError`` (a ``ValueError``) when it does not match the schema.
     """
+    import jinja2
+
+    from .evaluation import load_metrics
+
     outputs = Path(outputs)
     metrics_file = outputs / "metrics.json"
     if not metrics_file.exists():
@@ -114,98 +165,89 @@ def build_report(
             f"{metrics_file} not found: run the course first (`make course`, or notebook 06 "
             "alone once a model exists); notebook 06 writes it."
         )
-    try:
-        m = json.loads(metrics_file.read_text())
-    except json.JSONDecodeError as err:
-        raise ValueError(f"{metrics_file} is not valid JSON ({err}); re-run notebook 06 to rewrite it.") from None
+    m = load_metrics(metrics_file)
     figures = outputs / "figures"
-    profile = m.get("profile", {}).get("name", "unknown")
-    synthetic = bool(m.get("data", {}).get("synthetic"))
-    parts = [
-        f"<!doctype html><html><head><meta charset='utf-8'><title>FER course run report ({profile})</title>"
-        f"<style>{STYLE}</style></head><body>",
-        "<h1>Face emotion recognition: course run report</h1>",
-        f"<p class='meta'>Profile <b>{html.escape(profile)}</b> · {html.escape(str(m.get('hardware', '?')))} · "
-        f"metrics written {html.escape(str(m.get('created', '?')))} · "
-        f"report built {time.strftime('%Y-%m-%d %H:%M')}</p>",
-    ]
+    profile = m["profile"]["name"]
+    banners = []
     if profile == "smoke":
-        parts.append(
-            "<div class='banner'>SMOKE RUN: tiny subsets and 1-2 epochs, made to check that the code runs. "
-            "The accuracies below mean nothing.</div>"
+        banners.append(
+            "SMOKE RUN: tiny subsets and 1-2 epochs, made to check that the code runs. "
+            "The accuracies below mean nothing."
         )
-    if synthetic:
-        parts.append(
-            "<div class='banner'>SYNTHETIC DATA: FER-2013 was not found, so this run used the generated demo "
-            "faces. None of these numbers describe FER-2013.</div>"
+    if m["data"]["synthetic"]:
+        banners.append(
+            "SYNTHETIC DATA: FER-2013 was not found, so this run used the generated demo faces. "
+            "None of these numbers describe FER-2013."
         )
-
-    head = m.get("headline", {})
-    if head:
-        parts.append("<h2>Headline</h2>" + _table([head]).replace("<th>0</th>", "<th></th>"))
-
-    records = run_records(Path(run_dir) if run_dir else None)
-    if records:
-        parts.append(
-            "<h2>Course run</h2><ul>"
-            + "".join(
-                f"<li><b>{html.escape(r['notebook'])}</b>: {html.escape(r['record'][:300])}</li>" for r in records
-            )
-            + "</ul>"
-        )
-
-    missing = []
+    sections, missing = [], []
     for title, files, notebook in SECTIONS:
-        parts.append(f"<h2>{title}</h2>")
-        parts.append(_section_body(title, m))
-        for name in files:
+        figs = []
+        for name, caption in files:
             if (figures / name).exists():
-                parts.append(_img(figures / name))
+                figs.append({"name": name, "src": _data_uri(figures / name), "caption": caption})
             else:
                 missing.append(name)
-                parts.append(f"<p class='missing'>Figure {name} is missing: run notebook {notebook}.</p>")
-    versions = m.get("versions", {})
-    if versions:
-        parts.append(
-            "<h2>Versions</h2><p class='meta'>"
-            + ", ".join(f"{html.escape(k)} {html.escape(str(v))}" for k, v in versions.items())
-            + "</p>"
-        )
-    parts.append("</body></html>")
+                figs.append({"name": name, "src": None, "caption": caption})
+        sections.append({"title": title, "notebook": notebook, "body": _section_body(title, m), "figures": figs})
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("fer_utils", "templates"), autoescape=True, undefined=jinja2.StrictUndefined
+    )
+    page = env.get_template("report.html.j2").render(
+        profile=profile,
+        hardware=m["hardware"],
+        created=m["created"],
+        built=time.strftime("%Y-%m-%d %H:%M"),
+        banners=banners,
+        headline=[(k.replace("_", " "), _number(v)) for k, v in m["headline"].items()],
+        runs=run_record_rows(outputs),
+        sections=sections,
+        versions=list(m.get("versions", {}).items()),
+    )
     dest = Path(dest) if dest else (Path(run_dir) if run_dir else outputs) / "report.html"
     dest.parent.mkdir(parents=True, exist_ok=True)
-    dest.write_text("\n".join(parts), encoding="utf-8")
+    dest.write_text(page, encoding="utf-8")
     return dest, missing
 
 
 def _section_body(title: str, m: dict) -> str:
-    metrics, tta = m.get("metrics", {}), m.get("metrics_tta", {})
+    """The HTML (tables built by pandas, text escaped) of one section, above its figures."""
+    metrics, tta = m["metrics"], m.get("metrics_tta", {})
     priv = metrics.get("PrivateTest")
     if title == "Dataset":
-        d = m.get("data", {})
+        d = m["data"]
         sizes = d.get("split_sizes")
-        text = f"<p>Source: <code>{html.escape(str(d.get('source', '?')))}</code>.</p>"
+        text = (
+            f"<p>Source: <code>{html.escape(str(d['source']))}</code>. The table gives the faces per split "
+            f"that this run used (profile <b>{html.escape(m['profile']['name'])}</b>); the chart below counts "
+            "the whole dataset.</p>"
+        )
         return text + (_table(sizes) if sizes else "<p class='missing'>Split sizes missing from metrics.json.</p>")
     if title == "Model":
-        mod = m.get("model", {})
+        mod = m["model"]
         text = (
-            f"<p><b>{html.escape(str(mod.get('name', '?')))}</b>, {mod.get('params', 0):,} parameters, "
-            f"from <code>{html.escape(str(mod.get('path', '?')))}</code>.</p>"
+            f"<p><b>{html.escape(str(mod['name']))}</b>, {int(mod['params']):,} parameters, "
+            f"from <code>{html.escape(str(mod['path']))}</code>.</p>"
         )
         if mod.get("summary"):
-            text += f"<pre>{html.escape(mod['summary'])}</pre>"
+            lines = mod["summary"].count("\n") + 1
+            text += (
+                f"<details><summary>Layer-by-layer summary ({lines} lines)</summary>"
+                f"<pre>{html.escape(mod['summary'])}</pre></details>"
+            )
         return text
     if title == "Training":
         t = m.get("training", {})
         w = m.get("wall_times_seconds", {})
-        rows = {
-            k: v
-            for k, v in {**t, "training seconds": w.get("training"), "evaluation seconds": w.get("evaluation")}.items()
-            if v is not None
-        }
+        rows = {k: v for k, v in t.items() if v is not None and not isinstance(v, dict)}
+        for key, label in (("training", "training time"), ("evaluation", "evaluation time")):
+            if w.get(key) is not None:
+                rows[label] = f"{w[key] / 60:.1f} min"
         return (
             "<table>"
-            + "".join(f"<tr><th>{html.escape(str(k))}</th><td>{html.escape(str(v))}</td></tr>" for k, v in rows.items())
+            + "".join(
+                f"<tr><th>{html.escape(str(k).replace('_', ' '))}</th><td>{html.escape(str(_number(v)))}</td></tr>"
+                for k, v in rows.items()
+            )
             + "</table>"
         )
     if title == "Test metrics":
@@ -227,8 +269,7 @@ def _section_body(title: str, m: dict) -> str:
             "<p>PrivateTest is the headline; validation chose the model; "
             "the test folder is PublicTest + PrivateTest.</p>"
         )
-        if metrics:
-            text += "<h3>Plain</h3>" + _table(rows(metrics))
+        text += "<h3>Plain</h3>" + _table(rows(metrics))
         if tta:
             text += "<h3>With test-time augmentation</h3>" + _table(rows(tta))
         if priv:

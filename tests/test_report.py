@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import matplotlib
 
@@ -48,7 +49,7 @@ def _course_outputs(root, profile="smoke", with_figures=True):
     evaluation.save_metrics(payload, root / "metrics.json")
     if with_figures:
         for _, files, _ in report.SECTIONS:
-            for name in files:
+            for name, _caption in files:
                 plots.confusion_heatmap(m["confusion_matrix"], save=root / "figures" / name)
                 matplotlib.pyplot.close("all")
     return root
@@ -88,21 +89,59 @@ def test_report_names_the_missing_or_broken_metrics_file(tmp_path, capsys):
     assert "metrics.json" in err and "re-run notebook 06" in err
 
 
-def test_report_lists_executed_notebooks(tmp_path):
+def test_add_run_record_replaces_rather_than_stacks():
     import nbformat
 
     from fer_utils.report import add_run_record
 
-    out = _course_outputs(tmp_path / "outputs")
-    run = tmp_path / "run"
-    run.mkdir()
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# 03 · Training")])
     add_run_record(nb, "smoke", 61.0)
-    add_run_record(nb, "smoke", 62.0)  # replaces, does not stack
-    assert len(nb.cells) == 2
-    nbformat.write(nb, run / "03_training_and_evaluation.ipynb")
-    path, _ = report.build_report(out, run_dir=run)
+    add_run_record(nb, "smoke", 62.0)
+    assert len(nb.cells) == 2 and "1.0 min" in nb.cells[1].source
+
+
+def test_report_lists_run_records_and_rounds_numbers(tmp_path):
+    out = _course_outputs(tmp_path / "outputs")
+    runs = out / "runs"
+    runs.mkdir()
+    record = {
+        "notebook": "03_training_and_evaluation.ipynb",
+        "profile": "smoke",
+        "student_id": "s042",
+        "wall_seconds": 61.0,
+        "cells_run": 17,
+        "cells_failed": 0,
+        "started": "2026-11-25T23:58:06+0000",
+        "data": {"source": "FER-2013", "integrity": "matches FER-2013"},
+    }
+    (runs / "03_training_and_evaluation.json").write_text(json.dumps(record))
+    path, _ = report.build_report(out)
     page = path.read_text()
-    assert path == run / "report.html"
-    assert "<h2>Course run</h2>" in page and "03_training_and_evaluation.ipynb" in page and "1.0 min" in page
-    assert json.loads((out / "metrics.json").read_text())["profile"]["name"] == "smoke"
+    assert "<h2>Course run</h2>" in page and "03_training_and_evaluation.ipynb" in page
+    assert "1.0 min" in page and "s042" in page and "FER-2013 (matches FER-2013)" in page
+    assert "`" not in page and "**" not in page  # no raw markdown
+    assert "12.5" not in page and "0.2 min" in page  # training seconds as minutes
+    assert "<details><summary>Layer-by-layer summary" in page
+    assert re.search(r"\d\.\d{4,}", re.sub(r"data:image/png;base64,[^\"]+", "", page)) is None  # <= 3 decimals
+
+
+def test_report_escapes_text_from_metrics(tmp_path):
+    out = _course_outputs(tmp_path / "outputs")
+    m = json.loads((out / "metrics.json").read_text())
+    m["hardware"] = "<script>alert(1)</script>"
+    (out / "metrics.json").write_text(json.dumps(m))
+    page = report.build_report(out)[0].read_text()
+    assert "<script>" not in page and "&lt;script&gt;" in page
+
+
+def test_metrics_schema_rejects_a_payload_without_a_required_field(tmp_path):
+    out = _course_outputs(tmp_path / "outputs")
+    m = json.loads((out / "metrics.json").read_text())
+    evaluation.validate_metrics(m)
+    del m["metrics"]["PrivateTest"]["accuracy"]
+    with pytest.raises(evaluation.MetricsFileError, match="metrics/PrivateTest: 'accuracy' is a required"):
+        evaluation.save_metrics(m, tmp_path / "bad.json")
+    assert not (tmp_path / "bad.json").exists()  # nothing written
+    (out / "metrics.json").write_text(json.dumps(m))
+    with pytest.raises(ValueError, match="re-run notebook 06"):
+        report.build_report(out)
