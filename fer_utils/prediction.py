@@ -129,28 +129,77 @@ def face_cascade():
     return _CASCADE
 
 
+#: Face detectors: ``mtcnn`` (default for photos) and ``haar`` (fast; the default for video).
+DETECTORS = ("mtcnn", "haar")
+#: The margin (fraction of the box side) that turns each detector's box into a FER-2013-like crop.
+#: Measured on 200 training faces pasted on canvases: MTCNN's square box is 1.04x the FER-2013
+#: crop's side (median), so it needs none; Haar's box is tighter than FER-2013's framing.
+CROP_MARGIN = {"mtcnn": 0.0, "haar": 0.1}
+_MTCNN = None
+
+
+def mtcnn_detector():
+    """The MTCNN detector of the PyPI package ``mtcnn`` (its weights ship inside the wheel), loaded once."""
+    global _MTCNN
+    if _MTCNN is None:
+        from mtcnn import MTCNN
+
+        from .runtime import silenced_native_stderr
+
+        with silenced_native_stderr():
+            _MTCNN = MTCNN(device="CPU:0")
+    return _MTCNN
+
+
 def detect_faces(
     gray: np.ndarray,
-    min_size: int = 40,
+    detector: str = "mtcnn",
+    min_size: int | None = None,
+    max_side: int = DETECT_MAX_SIDE,
     scale_factor: float = 1.1,
     min_neighbors: int = 5,
-    max_side: int = DETECT_MAX_SIDE,
+    min_confidence: float = 0.9,
 ) -> list[tuple[int, int, int, int]]:
-    """Boxes ``(x, y, w, h)`` of frontal faces in a uint8 grayscale image (original coordinates).
+    """Boxes ``(x, y, w, h)`` of the faces in a uint8 grayscale image (original coordinates), left to right.
 
-    Images larger than ``max_side`` pixels are downscaled for detection only; crops are then
-    taken from the full-resolution image.
+    ``detector="mtcnn"`` (the default for photos) is a three-stage CNN that also finds tilted, partly
+    covered and small faces (README: recall and time per photo against Haar); its boxes are made
+    square, like FER-2013's crops, and kept when its confidence is at least ``min_confidence``.
+    ``detector="haar"`` is OpenCV's frontal-face cascade: several times faster, used for video;
+    ``scale_factor`` and ``min_neighbors`` are its settings.
+    ``min_size`` is the smallest face side in pixels of the original image (default: 20 for MTCNN,
+    40 for Haar). Images larger than ``max_side`` pixels are downscaled for detection only.
     """
+    if detector not in DETECTORS:
+        raise ValueError(f"unknown face detector {detector!r}: choose one of {', '.join(DETECTORS)}")
     import cv2
 
+    min_size = min_size if min_size is not None else (20 if detector == "mtcnn" else 40)
     h, w = gray.shape
     scale = min(1.0, max_side / max(h, w))
     small = cv2.resize(gray, (int(w * scale), int(h * scale)), interpolation=cv2.INTER_AREA) if scale < 1 else gray
-    small = cv2.equalizeHist(small)
-    found = face_cascade().detectMultiScale(
-        small, scaleFactor=scale_factor, minNeighbors=min_neighbors, minSize=(max(12, int(min_size * scale)),) * 2
-    )
-    boxes = [tuple(int(round(v / scale)) for v in box) for box in (found if len(found) else [])]
+    if detector == "haar":
+        found = face_cascade().detectMultiScale(
+            cv2.equalizeHist(small),
+            scaleFactor=scale_factor,
+            minNeighbors=min_neighbors,
+            minSize=(max(12, int(min_size * scale)),) * 2,
+        )
+        boxes = [tuple(int(round(v / scale)) for v in box) for box in (found if len(found) else [])]
+    else:
+        found = mtcnn_detector().detect_faces(
+            np.repeat(small[..., None], 3, axis=2), min_face_size=max(12, int(min_size * scale))
+        )
+        boxes = []
+        for face in found:
+            if face["confidence"] < min_confidence:
+                continue
+            x, y, bw, bh = (v / scale for v in face["box"])
+            side = max(bw, bh)  # square around the centre, as FER-2013's crops are
+            x0, y0 = max(0.0, x + bw / 2 - side / 2), max(0.0, y + bh / 2 - side / 2)
+            side = min(side, w - x0, h - y0)
+            if side >= min_size:
+                boxes.append((int(round(x0)), int(round(y0)), int(round(side)), int(round(side))))
     return sorted(boxes, key=lambda b: (b[0], b[1]))
 
 
@@ -203,13 +252,18 @@ def classify_faces(model, faces: np.ndarray) -> np.ndarray:
 
 
 def predict_image(
-    model, image: np.ndarray | str | os.PathLike, detect: bool | None = None, **detect_kwargs
+    model,
+    image: np.ndarray | str | os.PathLike,
+    detect: bool | None = None,
+    detector: str = "mtcnn",
+    **detect_kwargs,
 ) -> list[FaceResult]:
     """Find and classify every face in an image (array or file path).
 
     ``detect=None`` classifies images that are already small face crops (at most 64 px a
     side, e.g. 48x48 FER faces) directly and runs face detection on anything larger;
     ``False`` always treats the whole image as one face. An empty list means no face found.
+    ``detector`` and ``detect_kwargs`` go to :func:`detect_faces`.
     """
     gray = load_image(image) if isinstance(image, (str, os.PathLike)) else np.asarray(image)
     if gray.ndim == 3:
@@ -217,8 +271,13 @@ def predict_image(
     if detect is None:
         detect = max(gray.shape) > 64
     if detect:
-        boxes = detect_faces(gray, **detect_kwargs)
-        faces = np.stack([crop_face(gray, b) for b in boxes]) if boxes else np.zeros((0, IMG_SIZE, IMG_SIZE), np.uint8)
+        boxes = detect_faces(gray, detector, **detect_kwargs)
+        margin = CROP_MARGIN[detector]
+        faces = (
+            np.stack([crop_face(gray, b, margin) for b in boxes])
+            if boxes
+            else np.zeros((0, IMG_SIZE, IMG_SIZE), np.uint8)
+        )
     else:
         boxes = [(0, 0, gray.shape[1], gray.shape[0])]
         faces = to_gray_uint8(Image.fromarray(gray), IMG_SIZE)[None]
@@ -372,7 +431,7 @@ def process_video(
     smooth: int = 5,
     max_frames: int | None = None,
     detect_max_side: int = VIDEO_DETECT_MAX_SIDE,
-    min_size: int = 40,
+    min_size: int | None = None,
     scale_factor: float = VIDEO_SCALE_FACTOR,
     detect_every: int = 1,
     on_frame=None,
@@ -412,7 +471,9 @@ def process_video(
                 break
             gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
             if frames % every == 0:
-                boxes = detect_faces(gray, min_size=min_size, max_side=detect_max_side, scale_factor=scale_factor)
+                boxes = detect_faces(
+                    gray, "haar", min_size=min_size, max_side=detect_max_side, scale_factor=scale_factor
+                )
             faces = (
                 np.stack([crop_face(gray, b) for b in boxes]) if boxes else np.zeros((0, IMG_SIZE, IMG_SIZE), np.uint8)
             )

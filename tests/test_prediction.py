@@ -84,6 +84,42 @@ def test_astronaut_face_is_found_and_classified(classifier):
     assert list(r.probabilities) == list(CLASS_NAMES)
 
 
+def _astronaut_gray():
+    return np.asarray(Image.fromarray(skdata.astronaut()).convert("L"))
+
+
+def _hard_astronauts():
+    """The portrait tilted 30 degrees about the face, and shrunk to a 30-px face on a larger canvas:
+    (photo, face centre) pairs that the Haar cascade misses (scripts/benchmark_detection.py)."""
+    gray = _astronaut_gray()
+    tilted = np.asarray(Image.fromarray(gray).rotate(30, center=(223, 114), fillcolor=128))
+    canvas = np.full((480, 640), 128, np.uint8)
+    canvas[200:360, 300:460] = np.asarray(Image.fromarray(gray).resize((160, 160), Image.Resampling.LANCZOS))
+    return [(tilted, (223, 114)), (canvas, (300 + 223 * 160 / 512, 200 + 114 * 160 / 512))]
+
+
+def test_mtcnn_finds_tilted_and_small_faces_with_square_boxes():
+    for photo, centre in _hard_astronauts():
+        boxes = prediction.detect_faces(photo)  # MTCNN, the photo default
+        assert len(boxes) == 1 and _box_contains(boxes[0], centre), boxes
+        assert boxes[0][2] == boxes[0][3]  # square, as FER-2013's crops
+        assert len(prediction.detect_faces(photo, "haar", min_size=20)) <= len(boxes)
+
+
+def test_both_detectors_find_the_frontal_face_and_reject_unknown_names():
+    gray = _astronaut_gray()
+    for detector in prediction.DETECTORS:
+        boxes = prediction.detect_faces(gray, detector)
+        assert len(boxes) == 1 and _box_contains(boxes[0], ASTRONAUT_FACE_CENTRE), (detector, boxes)
+    with pytest.raises(ValueError, match="unknown face detector 'dlib'"):
+        prediction.detect_faces(gray, "dlib")
+
+
+def test_min_size_drops_faces_smaller_than_it():
+    photo, _ = _hard_astronauts()[1]  # a face of about 30 px
+    assert prediction.detect_faces(photo, min_size=20) and prediction.detect_faces(photo, min_size=60) == []
+
+
 def test_no_face_gives_an_empty_list(classifier):
     assert prediction.predict_image(classifier, skdata.chelsea()) == []
 
@@ -97,9 +133,10 @@ def test_face_crop_is_classified_directly(classifier, model):
 
 
 def test_fer_test_faces_on_a_canvas_are_found_and_match_direct_classification(real_data, classifier):
-    """FER-2013 faces are tight crops (no forehead or chin), which the Haar cascade was not
-    trained on: measured here, it finds 16 of the first 40 PrivateTest faces pasted at 240 px.
-    Every face it finds must be at the right place and mostly get the crop's own label."""
+    """FER-2013 faces are tight crops (little forehead or chin). Of the first 40 PrivateTest faces
+    pasted at 240 px, MTCNN (the photo default) finds 32 and the Haar cascade 13 (measured
+    2026-11-26); 23 of MTCNN's 32 get the same label as the 48x48 crop itself. Every face found must
+    be at the right place and mostly get the crop's own label."""
     x, _ = real_data.test_subset("PrivateTest")
     found = agree = 0
     for i in range(40):
@@ -110,7 +147,7 @@ def test_fer_test_faces_on_a_canvas_are_found_and_match_direct_classification(re
             found += 1
             assert _box_contains(res[0].box, (240 + 120, 120 + 120))  # the pasted face's centre
             agree += res[0].emotion == prediction.predict_image(classifier, x[i])[0].emotion
-    assert found >= 10, f"the detector found only {found} of 40 pasted faces"
+    assert found >= 25, f"the detector found only {found} of 40 pasted faces"
     assert agree >= 0.6 * found, f"only {agree} of {found} labels match the direct classification"
 
 
@@ -194,6 +231,15 @@ def test_cli_bad_input_is_one_line_and_spares_the_others(capsys, photos, name, w
     assert len(lines) == 1 and str(bad) in lines[0] and words in lines[0], err
     records = json.loads(out)
     assert [r["status"] for r in records] == ["ok", "error", "no_face"]
+
+
+def test_cli_detector_option(capsys, photos):
+    for detector in ("mtcnn", "haar"):
+        code, out, _ = run_cli(capsys, "predict", photos["astronaut.jpg"], "--json", "--detector", detector)
+        faces = json.loads(out)[0]["faces"]
+        assert code == 0 and len(faces) == 1 and _box_contains(faces[0]["box"], ASTRONAUT_FACE_CENTRE)
+    with pytest.raises(SystemExit):
+        cli.main(["predict", str(photos["astronaut.jpg"]), "--detector", "dlib"])
 
 
 def test_cli_table_and_folder_input(capsys, photos):
