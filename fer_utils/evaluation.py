@@ -214,7 +214,7 @@ _SPLIT_METRICS = {
         "weighted": {"type": "object", "required": ["precision", "recall", "f1"]},
     },
 }
-#: The one definition of ``metrics.json``: notebook 06 writes it with :func:`save_metrics`, the
+#: The one definition of ``metrics.json``: notebook 06 writes it with ``save_metrics(..., validate=True)``, the
 #: instructor report reads it with :func:`load_metrics`, the tests build payloads against it.
 METRICS_SCHEMA: dict = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -279,9 +279,12 @@ def load_metrics(path: str | os.PathLike) -> dict:
     return payload
 
 
-def save_metrics(payload: dict, path: str | os.PathLike) -> Path:
-    """Validate a metrics dictionary against :data:`METRICS_SCHEMA` and write it as indented JSON
-    (NumPy types converted). Nothing is written when it does not validate."""
+def save_metrics(payload: dict, path: str | os.PathLike, validate: bool = False) -> Path:
+    """Write a metrics dictionary as indented JSON (NumPy types converted).
+
+    ``validate=True`` (notebook 06's ``metrics.json``) first checks it against :data:`METRICS_SCHEMA`
+    and writes nothing when it does not match; other metrics files (03's) have no schema.
+    """
 
     def default(o):
         if isinstance(o, np.generic):
@@ -291,7 +294,8 @@ def save_metrics(payload: dict, path: str | os.PathLike) -> Path:
         raise TypeError(f"not JSON serializable: {type(o)}")
 
     text = json.dumps(payload, indent=2, default=default)
-    validate_metrics(json.loads(text), str(path))
+    if validate:
+        validate_metrics(json.loads(text), str(path))
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text)

@@ -46,7 +46,7 @@ def _course_outputs(root, profile="smoke", with_figures=True):
         "versions": {"python": "3.11"},
         "created": "2026-11-24 12:00:00",
     }
-    evaluation.save_metrics(payload, root / "metrics.json")
+    evaluation.save_metrics(payload, root / "metrics.json", validate=True)
     if with_figures:
         for _, files, _ in report.SECTIONS:
             for name, _caption in files:
@@ -140,7 +140,7 @@ def test_metrics_schema_rejects_a_payload_without_a_required_field(tmp_path):
     evaluation.validate_metrics(m)
     del m["metrics"]["PrivateTest"]["accuracy"]
     with pytest.raises(evaluation.MetricsFileError, match="metrics/PrivateTest: 'accuracy' is a required"):
-        evaluation.save_metrics(m, tmp_path / "bad.json")
+        evaluation.save_metrics(m, tmp_path / "bad.json", validate=True)
     assert not (tmp_path / "bad.json").exists()  # nothing written
     (out / "metrics.json").write_text(json.dumps(m))
     with pytest.raises(ValueError, match="re-run notebook 06"):
