@@ -35,15 +35,17 @@ lint:
 test-unit:
 	$(PYTHON) -m pytest -rs tests
 
+# the notebooks write to TEST_OUT, so a smoke test never overwrites the models and figures of your course run
+TEST_OUT ?= $(CURDIR)/outputs/test
 test-notebooks:
 	@if ls notebooks/*.ipynb >/dev/null 2>&1; then \
-		FER_PROFILE=$${FER_PROFILE:-smoke} $(PYTHON) -m pytest --nbval-lax --nbval-current-env \
-			-p no:cacheprovider notebooks; \
+		FER_PROFILE=$${FER_PROFILE:-smoke} FER_OUTPUT_DIR=$(TEST_OUT) $(PYTHON) -m pytest --nbval-lax \
+			--nbval-current-env -p no:cacheprovider notebooks; \
 	else echo "no notebooks yet"; fi
 
-# the notebooks just run by nbval wrote outputs/metrics.json and the figures: the report must be complete
+# the notebooks just run by nbval wrote TEST_OUT/metrics.json and the figures: the report must be complete
 test-report:
-	$(PYTHON) -m fer_utils.report --strict
+	$(PYTHON) -m fer_utils.report --outputs $(TEST_OUT) --strict
 
 report:
 	$(PYTHON) -m fer_utils.report --run $(OUT)
