@@ -5,7 +5,7 @@ OUT ?= outputs/run
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 export PYTHONHASHSEED ?= 0
 
-.PHONY: help install course data-source lint test test-unit test-notebooks test-report report benchmark benchmark-prediction lab clean
+.PHONY: help install course data-source lint test test-unit test-notebooks test-report report benchmark benchmark-prediction benchmark-detection lab clean
 help:
 	@echo "make install         install everything (python -m pip install -r requirements.txt)"
 	@echo "make course          run the six notebooks headless; executed copies + figures in $(OUT)"
@@ -14,6 +14,7 @@ help:
 	@echo "make report          one HTML page from the outputs of a course run (for instructors)"
 	@echo "make benchmark       training/inference speed: course setup vs the plain Keras default"
 	@echo "make benchmark-prediction  face latency and video frames/s on one CPU core"
+	@echo "make benchmark-detection   face detection on hard photos: recall and time, MTCNN vs Haar"
 	@echo "make lab             open JupyterLab in notebooks/"
 
 install:
@@ -55,6 +56,9 @@ benchmark:
 
 benchmark-prediction:
 	$(PYTHON) scripts/benchmark_prediction.py
+
+benchmark-detection:
+	$(PYTHON) scripts/benchmark_detection.py
 
 # Jupyter refuses to start as root unless told; containers and cloud machines often run as root
 lab:

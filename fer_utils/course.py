@@ -81,8 +81,10 @@ def notebooks(folder: Path) -> list[Path]:
 #: Measured wall minutes per notebook on the project's 2-core AMD EPYC CPU (no GPU), used for the
 #: time estimate that ``make course`` prints; a profile missing here has no estimate yet.
 MEASURED_MINUTES: dict[str, dict[str, float]] = {
-    # the committed run, 2026-11-25 (03 and 04 shared the CPU at times; alone they take less)
-    "laptop": {"01": 0.3, "02": 0.3, "03": 45.7, "04": 55.1, "05": 0.3, "06": 2.1},
+    # the committed run, 2026-11-26 (a shared machine: identical experiments in 04 took 85 s or 146 s)
+    "laptop": {"01": 0.3, "02": 0.1, "03": 39.9, "04": 54.7, "05": 0.3, "06": 2.7},
+    # make course with FER_PROFILE=smoke, 2026-11-25
+    "smoke": {"01": 0.25, "02": 0.12, "03": 0.6, "04": 2.7, "05": 0.23, "06": 0.47},
 }
 
 EPOCH_PATTERN = re.compile(r"Epoch (\d+)/(\d+)")

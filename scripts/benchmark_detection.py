@@ -21,6 +21,7 @@ in this process on the same photos with the settings ``fer-emotion predict`` use
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import time
@@ -31,8 +32,9 @@ import numpy as np  # noqa: E402
 from PIL import Image, ImageDraw  # noqa: E402
 from skimage import data as skdata  # noqa: E402
 
-from fer_utils import prediction  # noqa: E402
+from fer_utils import config, prediction  # noqa: E402
 from fer_utils.data import DatasetNotFoundError, load_fer2013  # noqa: E402
+from fer_utils.runtime import hardware_description  # noqa: E402
 
 ASTRONAUT_FACE = (176, 64, 94, 100)  # (x, y, w, h) in the 512x512 portrait, forehead to chin
 
@@ -128,11 +130,11 @@ DETECTORS = {  # name -> keyword arguments of prediction.detect_faces
 }
 
 
-def run(photos, label: str) -> None:
+def run(photos, label: str) -> dict:
     n_faces = sum(len(b) for _, _, b in photos)
     print(f"\n{label}: {len(photos)} photos, {n_faces} faces")
     print(f"{'detector':34s} {'found':>12s} {'recall':>7s} {'false':>6s} {'ms/photo (median)':>18s}")
-    per_photo = {}
+    per_photo, summary = {}, {}
     for name, kwargs in DETECTORS.items():
         prediction.detect_faces(photos[0][1], **kwargs)  # load and warm up outside the timing
         hits = false = 0
@@ -147,12 +149,20 @@ def run(photos, label: str) -> None:
         per_photo[name] = rows
         ms = 1000 * statistics.median(times)
         print(f"{name:34s} {f'{hits}/{n_faces}':>12s} {hits / n_faces:7.2f} {false:6d} {ms:18.0f}")
+        summary[name] = {
+            "found": hits,
+            "faces": n_faces,
+            "recall": round(hits / n_faces, 3),
+            "false": false,
+            "median_ms_per_photo": round(ms, 1),
+        }
     if len(photos) <= 20:
         print("\nper photo (faces found / faces):")
         names = list(DETECTORS)
         print(f"{'photo':24s}" + "".join(f"{n.split(' ')[0] + (' 20' if '20' in n else ''):>10s}" for n in names))
         for i, (title, _, _) in enumerate(photos):
             print(f"{title:24s}" + "".join(f"{per_photo[n][i]:>10s}" for n in names))
+    return {"photos": len(photos), "detectors": summary}
 
 
 def main() -> None:
@@ -160,11 +170,18 @@ def main() -> None:
     ap.add_argument("--fer-canvases", type=int, default=60)
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
-    run(astronaut_set(), "astronaut, made hard (public-domain NASA portrait, scikit-image)")
+    result = {"hardware": hardware_description(), "seed": args.seed}
+    result["astronaut"] = run(astronaut_set(), "astronaut, made hard (public-domain NASA portrait, scikit-image)")
     try:
-        run(fer_set(args.fer_canvases, args.seed), f"FER-2013 PrivateTest faces on {args.fer_canvases} canvases")
+        result["fer2013"] = run(
+            fer_set(args.fer_canvases, args.seed), f"FER-2013 PrivateTest faces on {args.fer_canvases} canvases"
+        )
     except DatasetNotFoundError as err:
         print(f"\nFER-2013 set skipped: {err}")
+    out = config.OUTPUT_DIR / "benchmarks" / "detection.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2))
+    print(f"\nwritten to {out}")
 
 
 if __name__ == "__main__":
