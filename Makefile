@@ -5,7 +5,7 @@ OUT ?= outputs/run
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 export PYTHONHASHSEED ?= 0
 
-.PHONY: help install course data-source lint test test-unit test-notebooks test-report report benchmark benchmark-prediction benchmark-detection lab clean
+.PHONY: help install course assignments grade data-source lint test test-unit test-notebooks test-report report benchmark benchmark-prediction benchmark-detection lab clean
 help:
 	@echo "make install         install everything (python -m pip install -r requirements.txt)"
 	@echo "make course          run the six notebooks headless; executed copies + figures in $(OUT)"
@@ -16,6 +16,8 @@ help:
 	@echo "make benchmark-prediction  face latency and video frames/s on one CPU core"
 	@echo "make benchmark-detection   face detection on hard photos: recall and time, MTCNN vs Haar"
 	@echo "make lab             open JupyterLab in notebooks/"
+	@echo "make assignments     student notebooks (no solutions), autograders and rubric in $(DIST)"
+	@echo "make grade SUBMISSIONS=folder   grade one sub-folder or .zip per student: $(DIST)/grades/gradebook.csv"
 
 install:
 	$(PYTHON) -m pip install -r requirements.txt
@@ -59,6 +61,15 @@ benchmark-prediction:
 
 benchmark-detection:
 	$(PYTHON) scripts/benchmark_detection.py
+
+# instructors: otter-grader builds the assignments from the six notebooks and grades without Docker
+DIST ?= dist
+assignments:
+	$(PYTHON) -m fer_utils.grading assign --out $(DIST)
+
+grade:
+	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=<folder with one sub-folder or .zip per student>"; exit 2; }
+	$(PYTHON) -m fer_utils.grading grade --submissions $(SUBMISSIONS) --dist $(DIST)
 
 # Jupyter refuses to start as root unless told; containers and cloud machines often run as root
 lab:

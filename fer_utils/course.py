@@ -21,7 +21,8 @@ from .runtime import silenced_native_stderr
 
 
 def notebook_setup(seed: int = 42):
-    """The setup every notebook runs: seed everything, print profile, hardware and versions.
+    """The setup every notebook runs: seed everything, create the output folders, print profile,
+    hardware and versions.
 
     Returns the run profile (``FER_PROFILE``: smoke, quick, laptop or full).
     """
@@ -43,6 +44,8 @@ def notebook_setup(seed: int = 42):
 
     profile = config.get_profile()
     set_seed(seed)
+    for folder in (config.FIGURES_DIR, config.MODELS_DIR):  # a notebook run alone saves its figures too
+        folder.mkdir(parents=True, exist_ok=True)
     versions = {
         "python": platform.python_version(),
         "tensorflow": tf.__version__,

@@ -562,12 +562,20 @@ def make_splits(
 
 
 def augmentation_layers(
-    rotation: float = 0.05, zoom: float = 0.1, translation: float = 0.1, flip: bool = True, seed: int | None = None
+    rotation: float = 0.05,
+    zoom: float = 0.1,
+    translation: float = 0.1,
+    flip: bool = True,
+    erasing: float = 0.0,
+    seed: int | None = None,
 ):
-    """Keras preprocessing layers for training-time augmentation.
+    """Keras preprocessing layers for training-time augmentation of faces scaled to [0, 1].
 
     ``rotation`` is a fraction of a full turn (0.05 = +-18 degrees); zoom and translation
-    are fractions of the image size. These replace Keras 2's removed ``ImageDataGenerator``.
+    are fractions of the image size. ``erasing`` > 0 adds Keras' ``RandomErasing``: each batch
+    draws a probability in [0, erasing] and that share of its faces get a mid-grey patch
+    (measured at 0.5: about a quarter of the faces, patches of 2-18% of the face).
+    These replace Keras 2's removed ``ImageDataGenerator``.
     """
     import keras
 
@@ -580,6 +588,10 @@ def augmentation_layers(
         layers.append(keras.layers.RandomZoom(zoom, fill_mode="reflect", seed=seed))
     if translation:
         layers.append(keras.layers.RandomTranslation(translation, translation, fill_mode="reflect", seed=seed))
+    if erasing:
+        layers.append(
+            keras.layers.RandomErasing(erasing, scale=(0.02, 0.2), fill_value=0.5, value_range=(0, 1), seed=seed)
+        )
     return keras.Sequential(layers, name="augmentation")
 
 

@@ -37,6 +37,15 @@ def _head(x, dense_units: int, dropout: float, batch_norm: bool, bn_momentum: fl
     return layers.Dense(NUM_CLASSES, activation="softmax", dtype="float32", name="emotion")(x)
 
 
+def _squeeze_excite(x, filters: int, ratio: int, name: str):
+    """Squeeze-and-excitation (Hu et al., 2018): re-weight the channels by a gate computed from
+    their global averages, ``filters // ratio`` hidden units."""
+    s = layers.GlobalAveragePooling2D(keepdims=True, name=f"{name}_se_squeeze")(x)
+    s = layers.Dense(max(filters // ratio, 4), activation="relu", name=f"{name}_se_reduce")(s)
+    s = layers.Dense(filters, activation="sigmoid", name=f"{name}_se_expand")(s)
+    return layers.Multiply(name=f"{name}_se_scale")([x, s])
+
+
 def build_simple_cnn(
     filters: tuple[int, ...] = (32, 64, 128, 128),
     kernel_size: int = 3,
@@ -80,12 +89,14 @@ def build_vgg_bn(
     l2: float = 0.0,
     batch_norm: bool = True,
     bn_momentum: float = 0.99,
+    se_ratio: int = 0,
     name: str = "vgg_bn",
 ) -> keras.Model:
     """VGG-style CNN with batch normalization: ``blocks`` stages of ``convs_per_block``
     3x3 conv-BN-ReLU layers, doubling the filters (from ``width``) and halving the
     resolution at each stage, then global average pooling, a dense layer and a softmax.
-    ``batch_norm=False`` drops every BatchNormalization layer (the convolutions get biases).
+    ``batch_norm=False`` drops every BatchNormalization layer (the convolutions get biases);
+    ``se_ratio`` > 0 ends each stage with a squeeze-and-excitation gate of that reduction ratio.
     """
     inputs = keras.Input(INPUT_SHAPE, name="face")
     x = inputs
@@ -93,6 +104,8 @@ def build_vgg_bn(
         filters = width * 2**b
         for c in range(convs_per_block):
             x = _conv(x, filters, kernel_size, batch_norm, l2, f"block{b + 1}_conv{c + 1}", bn_momentum)
+        if se_ratio:
+            x = _squeeze_excite(x, filters, se_ratio, f"block{b + 1}")
         x = layers.MaxPooling2D(name=f"block{b + 1}_pool")(x)
         if block_dropout:
             x = layers.Dropout(block_dropout, name=f"block{b + 1}_dropout")(x)

@@ -39,6 +39,7 @@ class TrainConfig:
     rotation: float = 0.04  # fraction of a full turn (0.04 = +-14 degrees)
     zoom: float = 0.1
     translation: float = 0.1
+    erasing: float = 0.0  # random erasing: up to this share of the faces get a grey patch (0 = off)
     class_weight: str | None = None  # None, "balanced" or "sqrt"
     patience: int = 8
     seed: int = 42
@@ -132,7 +133,9 @@ def training_dataset(cfg: TrainConfig, x: np.ndarray, y: np.ndarray, seed: int |
     seed = cfg.seed if seed is None else seed
     augment = None
     if cfg.augment:
-        augment = augmentation_layers(cfg.rotation, cfg.zoom, cfg.translation, flip=True, seed=seed)
+        augment = augmentation_layers(
+            cfg.rotation, cfg.zoom, cfg.translation, flip=True, erasing=cfg.erasing, seed=seed
+        )
     ds = make_dataset(x, y, batch_size=cfg.batch_size, shuffle=True, augment=augment, seed=seed)
     return ds.repeat() if repeat else ds
 

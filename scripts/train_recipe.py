@@ -31,6 +31,8 @@ def main() -> None:
     ap.add_argument("--patience", type=int, default=None, help="override the profile's EarlyStopping patience")
     ap.add_argument("--width", type=int, default=None, help="override the profile's model width")
     ap.add_argument("--class-weight", default=None, choices=["balanced", "sqrt"])
+    ap.add_argument("--erasing", type=float, default=0.0, help="random erasing (0.5: about a quarter of the faces)")
+    ap.add_argument("--seed", type=int, default=None, help="override the recipe's seed")
     ap.add_argument("--precision", default="auto")
     args = ap.parse_args()
 
@@ -43,6 +45,9 @@ def main() -> None:
     if args.width:
         model_kwargs["width"] = args.width
     cfg.class_weight = args.class_weight
+    cfg.erasing = args.erasing
+    if args.seed is not None:
+        cfg.seed = args.seed
     policy = setup_precision(args.precision)
     data = load_fer2013(allow_synthetic=True)
     splits = make_splits(

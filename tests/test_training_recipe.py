@@ -119,3 +119,50 @@ def test_run_experiment_keeps_the_budget_and_flags_a_run_that_learned_nothing():
         training.Experiment("tiny", "", "vgg_bn", exp.model_kwargs, {"batch_size": 128}), base, splits, updates=6
     )
     assert row128["updates"] == 6 and row128["faces_seen"] == 6 * 128
+
+
+def _ablation_script():
+    import importlib.util
+
+    path = config.PROJECT_ROOT / "scripts" / "ablate_recipe.py"
+    spec = importlib.util.spec_from_file_location("ablate_recipe", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_every_ablation_variant_builds_and_changes_one_thing():
+    ablate = _ablation_script()
+    base_kwargs, base_cfg, _ = ablate.recipe_for("base", 70)
+    assert base_cfg.class_weight == "sqrt" and base_cfg.epochs == 70 and base_kwargs["width"] == 24
+    for name in ablate.VARIANTS:
+        kwargs, cfg, extras = ablate.recipe_for(name, 70)
+        changed = {k for k in base_kwargs if kwargs.get(k) != base_kwargs[k]} | {
+            k for k, v in cfg.as_dict().items() if v != base_cfg.as_dict()[k]
+        }
+        changed |= set(extras) | {k for k in kwargs if k not in base_kwargs}
+        if name != "base":
+            assert changed, f"variant {name} changes nothing"
+        net, trainer = ablate.build_trainer(kwargs, cfg, extras, steps_per_epoch=10)
+        assert net.output_shape == (None, config.NUM_CLASSES) and trainer.optimizer is not None
+
+
+def test_random_erasing_greys_a_share_of_the_faces():
+    from fer_utils.data import augmentation_layers
+
+    x = np.random.default_rng(0).uniform(0, 1, (400, 48, 48, 1)).astype("float32")
+    erase = augmentation_layers(rotation=0, zoom=0, translation=0, flip=False, erasing=0.5, seed=1)
+    out = np.asarray(erase(x, training=True))
+    changed = (np.abs(out - x) > 1e-6).reshape(400, -1).mean(1)
+    assert 0.1 < (changed > 0).mean() < 0.45  # a probability drawn in [0, 0.5] per batch
+    assert changed.max() < 0.25 and np.allclose(out[np.abs(out - x) > 1e-6], 0.5)  # grey patches
+    assert np.array_equal(np.asarray(erase(x, training=False)), x)  # nothing at inference
+
+
+def test_squeeze_excite_adds_a_gate_per_stage():
+    from fer_utils.models import build_vgg_bn
+
+    plain, se = build_vgg_bn(width=8), build_vgg_bn(width=8, se_ratio=4)
+    gates = [layer.name for layer in se.layers if layer.name.endswith("_se_scale")]
+    assert gates == [f"block{b}_se_scale" for b in range(1, 5)]
+    assert se.count_params() > plain.count_params() and se.output_shape == plain.output_shape
