@@ -421,7 +421,10 @@ def grade_notebook(notebook: Path, autograder: Path, student: str, work: Path) -
         return {"scores": {}, "errors": [f"grading failed: {type(err).__name__}: {err}"], "record": {}}
     finally:
         for k, v in saved.items():
-            os.environ.pop(k) if v is None else os.environ.__setitem__(k, v)
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
     scores = {name: float(results.get_score(name)) for name in results.test_files}
     errors = _cell_errors(results.notebook)
     if results.catastrophic_error:

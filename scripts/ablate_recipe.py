@@ -30,6 +30,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+import keras  # the backend comes from KERAS_BACKEND (jax on a GPU machine)
 import numpy as np
 
 # name: (what changes, build_vgg_bn overrides, TrainConfig overrides, extras)
@@ -72,48 +73,38 @@ def equalize(x: np.ndarray) -> np.ndarray:
     return np.stack([cv2.equalizeHist(face) for face in x])
 
 
-class Batches:
+class Batches(keras.utils.PyDataset):
     """Shuffled float32 batches with one-hot labels, class weights and optional mixup (NumPy)."""
 
-    def __new__(cls, *args, **kwargs):
-        import keras
+    def __init__(self, x, y, batch_size, weights, mixup, seed):
+        super().__init__()
+        self.x, self.y, self.batch_size = x, y, batch_size
+        self.weights = np.ones(7, "float32") if weights is None else np.array([weights[i] for i in range(7)], "float32")
+        self.mixup, self.rng = mixup, np.random.default_rng(seed)
+        self.order = self.rng.permutation(len(x))
 
-        class _Batches(keras.utils.PyDataset):
-            def __init__(self, x, y, batch_size, weights, mixup, seed):
-                super().__init__()
-                self.x, self.y, self.batch_size = x, y, batch_size
-                self.weights = (
-                    np.ones(7, "float32") if weights is None else np.array([weights[i] for i in range(7)], "float32")
-                )
-                self.mixup, self.rng = mixup, np.random.default_rng(seed)
-                self.order = self.rng.permutation(len(x))
+    def __len__(self):
+        return int(np.ceil(len(self.x) / self.batch_size))
 
-            def __len__(self):
-                return int(np.ceil(len(self.x) / self.batch_size))
+    def on_epoch_end(self):
+        self.order = self.rng.permutation(len(self.x))
 
-            def on_epoch_end(self):
-                self.order = self.rng.permutation(len(self.x))
-
-            def __getitem__(self, i):
-                idx = self.order[i * self.batch_size : (i + 1) * self.batch_size]
-                xb = self.x[idx].astype("float32")[..., None] / 255.0
-                yb = np.eye(7, dtype="float32")[self.y[idx]]
-                wb = self.weights[self.y[idx]]
-                if self.mixup:
-                    lam = self.rng.beta(self.mixup, self.mixup, size=(len(idx), 1)).astype("float32")
-                    perm = self.rng.permutation(len(idx))
-                    xb = lam[..., None, None] * xb + (1 - lam[..., None, None]) * xb[perm]
-                    yb = lam * yb + (1 - lam) * yb[perm]
-                    wb = lam[:, 0] * wb + (1 - lam[:, 0]) * wb[perm]
-                return xb, yb, wb
-
-        return _Batches(*args, **kwargs)
+    def __getitem__(self, i):
+        idx = self.order[i * self.batch_size : (i + 1) * self.batch_size]
+        xb = self.x[idx].astype("float32")[..., None] / 255.0
+        yb = np.eye(7, dtype="float32")[self.y[idx]]
+        wb = self.weights[self.y[idx]]
+        if self.mixup:
+            lam = self.rng.beta(self.mixup, self.mixup, size=(len(idx), 1)).astype("float32")
+            perm = self.rng.permutation(len(idx))
+            xb = lam[..., None, None] * xb + (1 - lam[..., None, None]) * xb[perm]
+            yb = lam * yb + (1 - lam) * yb[perm]
+            wb = lam[:, 0] * wb + (1 - lam[:, 0]) * wb[perm]
+        return xb, yb, wb
 
 
 def build_trainer(model_kwargs, cfg, extras, steps_per_epoch):
     """The network, and the model that trains it (augmentation layers in front), compiled."""
-    import keras
-
     from fer_utils.config import INPUT_SHAPE
     from fer_utils.data import augmentation_layers
     from fer_utils.models import build_vgg_bn
@@ -178,8 +169,6 @@ def scores(y: np.ndarray, proba: np.ndarray) -> dict:
 
 def worker(args) -> None:
     """Train one variant (``--probe N``: only time N steps) and write its folder."""
-    import keras
-
     from fer_utils.training import class_weights
 
     name, out = args.variant, Path(args.out) / args.variant
