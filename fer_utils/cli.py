@@ -56,7 +56,8 @@ def _load_classifier(model_path: str | None):
 
 
 def cmd_predict(args) -> int:
-    from .prediction import PredictionInputError, draw_results, load_image, predict_image
+    from .images import InputFileError, load_image
+    from .prediction import draw_results, predict_image
 
     files = expand_inputs(args.paths)
     if not files:
@@ -68,7 +69,7 @@ def cmd_predict(args) -> int:
         return 1
     try:
         classifier = _load_classifier(args.model)
-    except PredictionInputError as err:
+    except InputFileError as err:
         _error(str(err))
         return 2
     out_dir = Path(args.out) if args.out else None
@@ -87,7 +88,7 @@ def cmd_predict(args) -> int:
                 target = out_dir / f"{path.stem}_emotions.png"
                 Image.fromarray(draw_results(image, results, bars=args.bars)).save(target)
                 record["annotated"] = str(target)
-        except PredictionInputError as err:
+        except InputFileError as err:
             failed += 1
             record.update(status="error", error=str(err), faces=[])
             _error(str(err))
@@ -112,14 +113,15 @@ def _print_table(records: list[dict]) -> None:
 
 
 def cmd_video(args) -> int:
-    from .prediction import PredictionInputError, process_video
+    from .images import InputFileError
+    from .video import process_video
 
     if (args.input is None) == (args.camera is None):
         _error("give either a video file INPUT or --camera INDEX (not both).")
         return 2
     try:
         classifier = _load_classifier(args.model)
-    except PredictionInputError as err:
+    except InputFileError as err:
         _error(str(err))
         return 2
     source = args.camera if args.camera is not None else args.input
@@ -133,7 +135,7 @@ def cmd_video(args) -> int:
             min_size=args.min_face,
             detect_every=args.detect_every,
         )
-    except PredictionInputError as err:
+    except InputFileError as err:
         _error(str(err))
         return 1
     except KeyboardInterrupt:

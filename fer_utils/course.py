@@ -134,15 +134,9 @@ def _minutes(m: float) -> str:
 
 def _announce(profile, selected: list[Path]) -> None:
     """Say which data the run uses (a banner for synthetic faces) and how long it should take."""
-    from .data import DatasetNotFoundError, data_source_line, find_dataset
+    from .data import data_source_line
 
-    try:
-        find_dataset()
-        print(data_source_line())
-    except DatasetNotFoundError:
-        from .synthetic import SYNTHETIC_BANNER
-
-        print(SYNTHETIC_BANNER + "\n(FER-2013 not found: set FER2013_DIR, see the README's 'Getting FER-2013'.)")
+    print(data_source_line(banner=True))
     minutes = MEASURED_MINUTES.get(profile.name)
     if minutes:
         total = sum(minutes.get(p.name[:2], 0.0) for p in selected)

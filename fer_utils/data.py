@@ -1,4 +1,4 @@
-"""Find, load, cache, explore, split and stream FER-2013.
+"""FER-2013: find, decode, cache, check, explore, split and stream it.
 
 Two on-disk formats are accepted:
 
@@ -27,6 +27,7 @@ from PIL import Image, UnidentifiedImageError
 
 from . import config, integrity, runlog
 from .config import CLASS_NAMES, IMG_SIZE, PRIVATE_TEST, PUBLIC_TEST
+from .images import PIXEL_MAX, to_gray_uint8
 from .platforms import platform_fer2013_candidates
 
 CACHE_VERSION = 2  # 2: whole-set pixel statistics cached with the arrays
@@ -149,38 +150,19 @@ def find_dataset(path: str | os.PathLike | None = None) -> tuple[str, Path]:
     )
 
 
-def data_source_line() -> str:
-    """One line for terminals: where FER-2013 was found, or a warning that synthetic faces are used."""
+def data_source_line(banner: bool = False) -> str:
+    """One line for terminals: where FER-2013 was found, or a warning that synthetic faces are used
+    (after the big synthetic-data banner with ``banner=True``)."""
     try:
         fmt, where = find_dataset()
-        return f"Data: FER-2013 ({fmt}) from {where}"
     except DatasetNotFoundError:
-        return (
+        from .synthetic import SYNTHETIC_BANNER
+
+        return (SYNTHETIC_BANNER + "\n" if banner else "") + (
             "WARNING: FER-2013 NOT FOUND: notebooks run on SYNTHETIC demo faces and the tests that need "
             "the real data are skipped (reasons below). Set FER2013_DIR (README: 'Getting FER-2013')."
         )
-
-
-# --------------------------------------------------------------------------- images
-def to_gray_uint8(img: Image.Image, size: int | None = IMG_SIZE) -> np.ndarray:
-    """Any PIL image (L, RGB, RGBA, P, 16-bit, float) as a 2-D uint8 grayscale array.
-
-    Transparent pixels are composited on white; 16-bit and float images are rescaled
-    to 0..255 from their own range. ``size`` resizes to ``size x size`` (None keeps it).
-    """
-    if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
-        rgba = img.convert("RGBA")
-        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        img = Image.alpha_composite(background, rgba)
-    if img.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
-        arr = np.asarray(img, dtype=np.float64)
-        top = 65535.0 if img.mode.startswith("I;16") or arr.max() > 255 else 255.0
-        gray = Image.fromarray(np.clip(arr / top * 255.0 + 0.5, 0, 255).astype(np.uint8))
-    else:
-        gray = img.convert("L")
-    if size is not None and gray.size != (size, size):
-        gray = gray.resize((size, size), Image.Resampling.BILINEAR, reducing_gap=2.0)
-    return np.asarray(gray, dtype=np.uint8)
+    return f"Data: FER-2013 ({fmt}) from {where}"
 
 
 def _read_face(path: str) -> np.ndarray | str:
@@ -475,17 +457,6 @@ def pixel_stats(data: FERData):
     return pd.DataFrame(rows, columns=["split", "emotion", "mean", "std", "min", "max"]).round(2)
 
 
-# --------------------------------------------------------------------------- preprocessing
-def to_model_input(x: np.ndarray) -> np.ndarray:
-    """uint8 faces ``(N, 48, 48)`` -> float32 ``(N, 48, 48, 1)`` scaled to [0, 1]."""
-    x = np.asarray(x)
-    if x.ndim == 2:
-        x = x[None]
-    if x.ndim == 3:
-        x = x[..., None]
-    return x.astype(np.float32) / 255.0
-
-
 def stratified_subset(y: np.ndarray, n: int | None, seed: int = 42) -> np.ndarray:
     """Indices of a class-stratified random subset of size ``n`` (all indices if None)."""
     if n is None or n >= len(y):
@@ -603,7 +574,6 @@ def make_dataset(
     shuffle: bool = False,
     augment=None,
     one_hot: bool = True,
-    label_smoothing: float = 0.0,
     seed: int = 42,
     cache: bool = True,
 ):
@@ -627,7 +597,7 @@ def make_dataset(
     ds = ds.batch(batch_size)
 
     def convert(*item):
-        images = tf.cast(item[0], tf.float32) / 255.0
+        images = tf.cast(item[0], tf.float32) / PIXEL_MAX  # as images.to_model_input
         if augment is not None:
             images = augment(images, training=True)
         if y is None:
@@ -635,8 +605,6 @@ def make_dataset(
         labels = item[1]
         if one_hot:
             labels = tf.one_hot(labels, n_classes)
-            if label_smoothing:
-                labels = labels * (1.0 - label_smoothing) + label_smoothing / n_classes
         return images, labels
 
     return ds.map(convert, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from .config import CLASS_NAMES, NUM_CLASSES
-from .data import to_model_input
+from .images import to_model_input
 
 
 # --------------------------------------------------------------------------- predictions
@@ -95,11 +95,9 @@ def evaluate_model(
     return metrics, probas
 
 
-def summary_table(metrics: dict):
-    """One row per set: n, accuracy, top-2 accuracy, loss, macro and weighted F1."""
-    import pandas as pd
-
-    rows = {
+def summary_rows(metrics: dict) -> dict[str, dict]:
+    """One row per set: n, accuracy, top-2 accuracy, loss, macro and weighted F1 (plain dicts)."""
+    return {
         name: {
             "n": m["n"],
             "accuracy": m["accuracy"],
@@ -110,7 +108,13 @@ def summary_table(metrics: dict):
         }
         for name, m in metrics.items()
     }
-    return pd.DataFrame(rows).T.astype({"n": int}).round(4)
+
+
+def summary_table(metrics: dict):
+    """:func:`summary_rows` as a DataFrame, rounded to 4 digits."""
+    import pandas as pd
+
+    return pd.DataFrame(summary_rows(metrics)).T.astype({"n": int}).round(4)
 
 
 def per_class_table(m: dict):

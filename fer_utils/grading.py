@@ -176,9 +176,9 @@ EXERCISES: list[Exercise] = [
         2,
         "`loose` are the Haar boxes at `min_neighbors=1` (hidden: the same count as the notebook's own call)",
         "1 face at the default, 2 boxes at min_neighbors=1 (one false)",
-        'loose = ...  # prediction.detect_faces(gray, "haar", min_neighbors=1)\nprint(len(loose), "boxes")',
+        'loose = ...  # detection.detect_faces(gray, "haar", min_neighbors=1)\nprint(len(loose), "boxes")',
         ("assert len(loose) >= 1",),
-        ('assert len(loose) == len(prediction.detect_faces(gray, "haar", min_neighbors=1))',),
+        ('assert len(loose) == len(detection.detect_faces(gray, "haar", min_neighbors=1))',),
     ),
     Exercise(
         "05",

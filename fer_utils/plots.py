@@ -66,7 +66,7 @@ def pixel_histogram(x_by_class: dict[str, np.ndarray], save=None):
 
 def augmentation_examples(faces: np.ndarray, augment, n_aug: int = 5, save=None):
     """Each face (uint8 ``(k, 48, 48)``) followed by ``n_aug`` augmented versions."""
-    from .data import to_model_input
+    from .images import to_model_input
 
     x = to_model_input(faces)
     fig, axes = plt.subplots(len(x), n_aug + 1, figsize=((n_aug + 1) * 1.3, len(x) * 1.4))

@@ -251,19 +251,12 @@ def _section_body(title: str, m: dict) -> str:
             + "</table>"
         )
     if title == "Test metrics":
+        from .evaluation import summary_rows
+
+        labels = {"top2_accuracy": "top-2", "macro_f1": "macro F1", "weighted_f1": "weighted F1"}
 
         def rows(ms):
-            return {
-                k: {
-                    "n": v["n"],
-                    "accuracy": v["accuracy"],
-                    "top-2": v["top2_accuracy"],
-                    "loss": v["loss"],
-                    "macro F1": v["macro"]["f1"],
-                    "weighted F1": v["weighted"]["f1"],
-                }
-                for k, v in ms.items()
-            }
+            return {k: {labels.get(c, c): v for c, v in row.items()} for k, row in summary_rows(ms).items()}
 
         text = (
             "<p>PrivateTest is the headline; validation chose the model; "

@@ -40,6 +40,7 @@ class TrainConfig:
     zoom: float = 0.1
     translation: float = 0.1
     erasing: float = 0.0  # random erasing: up to this share of the faces get a grey patch (0 = off)
+    ema: float = 0.0  # momentum of an exponential moving average of the weights (0 = off; e.g. 0.999)
     class_weight: str | None = None  # None, "balanced" or "sqrt"
     patience: int = 8
     seed: int = 42
@@ -63,25 +64,36 @@ def class_weights(y: np.ndarray, mode: str | None) -> dict[int, float] | None:
     return {i: float(np.sqrt(w[i]) if mode == "sqrt" else w[i]) if i in w else 1.0 for i in range(NUM_CLASSES)}
 
 
-def make_optimizer(name: str, learning_rate, weight_decay: float = 1e-4):
-    """``adamw`` (decoupled weight decay), ``adam`` or ``sgd`` (momentum 0.9, Nesterov)."""
+def make_optimizer(name: str, learning_rate, weight_decay: float = 1e-4, ema: float = 0.0):
+    """``adamw`` (decoupled weight decay), ``adam`` or ``sgd`` (momentum 0.9, Nesterov).
 
+    ``ema > 0`` makes the optimizer keep an exponential moving average of the weights with that
+    momentum (Keras's ``use_ema``); ``train_model`` validates and checkpoints the averaged weights.
+    """
+    averaging = {"use_ema": True, "ema_momentum": ema} if ema else {}
     if name == "adamw":
-        return keras.optimizers.AdamW(learning_rate, weight_decay=weight_decay)
+        return keras.optimizers.AdamW(learning_rate, weight_decay=weight_decay, **averaging)
     if name == "adam":
-        return keras.optimizers.Adam(learning_rate)
+        return keras.optimizers.Adam(learning_rate, **averaging)
     if name == "sgd":
-        return keras.optimizers.SGD(learning_rate, momentum=0.9, nesterov=True, weight_decay=weight_decay or None)
+        return keras.optimizers.SGD(
+            learning_rate, momentum=0.9, nesterov=True, weight_decay=weight_decay or None, **averaging
+        )
     raise ValueError(f"optimizer must be 'adamw', 'adam' or 'sgd', got {name!r}")
 
 
 def compile_model(
-    model, learning_rate=1e-3, optimizer: str = "adam", weight_decay: float = 1e-4, label_smoothing: float = 0.0
+    model,
+    learning_rate=1e-3,
+    optimizer: str = "adam",
+    weight_decay: float = 1e-4,
+    label_smoothing: float = 0.0,
+    ema: float = 0.0,
 ):
     """Compile for one-hot labels: categorical cross-entropy, accuracy and top-2 accuracy."""
 
     model.compile(
-        optimizer=make_optimizer(optimizer, learning_rate, weight_decay),
+        optimizer=make_optimizer(optimizer, learning_rate, weight_decay, ema),
         loss=keras.losses.CategoricalCrossentropy(label_smoothing=label_smoothing),
         metrics=["accuracy", keras.metrics.TopKCategoricalAccuracy(k=2, name="top2_accuracy")],
     )
@@ -179,24 +191,33 @@ def train_model(
 
     with strategy.scope():
         model = build_fn()
-        compile_model(model, learning_rate_for(cfg, steps), cfg.optimizer, cfg.weight_decay, cfg.label_smoothing)
+        compile_model(
+            model, learning_rate_for(cfg, steps), cfg.optimizer, cfg.weight_decay, cfg.label_smoothing, cfg.ema
+        )
 
     timer = EpochTimer(len(x_train))
-    callbacks = [
-        timer,
+    out = None
+    if out_dir is not None:
+        out = prepare_run_dir(out_dir, {**cfg.as_dict(), "model": model_signature(model)})
+    # The resume backup saves the weights being trained, so it runs before any swap below.
+    callbacks = [timer] + ([keras.callbacks.BackupAndRestore(str(out / "backup"))] if out else [])
+    if cfg.ema:
+        # Weight averaging: the averaged weights are swapped into the model for validation and
+        # for every callback after this one (EarlyStopping and ModelCheckpoint keep what was
+        # validated), and swapped back before the next epoch trains.
+        callbacks.append(keras.callbacks.SwapEMAWeights(swap_on_epoch=True))
+    callbacks.append(
         keras.callbacks.EarlyStopping(
             monitor="val_accuracy", patience=cfg.patience, restore_best_weights=True, verbose=1 if verbose else 0
-        ),
-    ]
+        )
+    )
     if cfg.schedule == "plateau":
         callbacks.append(
             keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=max(2, cfg.patience // 3))
         )
-    if out_dir is not None:
-        out = prepare_run_dir(out_dir, {**cfg.as_dict(), "model": model_signature(model)})
+    if out:
         callbacks += [
             keras.callbacks.ModelCheckpoint(out / "best.keras", monitor="val_accuracy", save_best_only=True),
-            keras.callbacks.BackupAndRestore(str(out / "backup")),
             keras.callbacks.CSVLogger(str(out / "history.csv"), append=True),
         ]
     callbacks += list(extra_callbacks or [])
@@ -215,6 +236,45 @@ def train_model(
     if out_dir is not None:
         save_history(hist, Path(out_dir) / "history.json", seconds=seconds)
     return model, hist, seconds
+
+
+def reestimate_batchnorm(
+    model: keras.Model, x: np.ndarray, batches: int = 60, batch_size: int = 256, seed: int = 0
+) -> keras.Model:
+    """Recompute every BatchNormalization layer's moving mean and variance for the model's
+    current weights, in place, from ``batches`` batches of uint8 faces ``x`` (no augmentation).
+
+    Needed after weight averaging (``TrainConfig.ema``): Keras averages the trainable weights
+    only, so the averaged network still carries the statistics of the weights being trained.
+    Each statistic becomes the plain mean over the batches (momentum ``k / (k + 1)`` at batch
+    ``k``, like PyTorch's ``update_bn``). Dropout is active during these forward passes, as in
+    training; no weight changes.
+    """
+    from .images import to_model_input
+
+    bns = [layer for layer in _all_layers(model) if isinstance(layer, keras.layers.BatchNormalization)]
+    if not bns:
+        return model
+    momenta = [bn.momentum for bn in bns]
+    order = np.random.default_rng(seed).permutation(len(x))
+    order = np.resize(order, batches * batch_size)  # wraps around when x is smaller than the budget
+    try:
+        for k in range(batches):
+            for bn in bns:
+                bn.momentum = k / (k + 1)
+            model(to_model_input(x[order[k * batch_size : (k + 1) * batch_size]]), training=True)
+    finally:
+        for bn, m in zip(bns, momenta):
+            bn.momentum = m
+    return model
+
+
+def _all_layers(layer) -> list:
+    """The layer and every layer nested in it."""
+    found = [layer]
+    for sub in getattr(layer, "layers", []):
+        found += _all_layers(sub)
+    return found
 
 
 def model_signature(model) -> str:

@@ -33,6 +33,8 @@ from pathlib import Path
 import keras  # the backend comes from KERAS_BACKEND (jax on a GPU machine)
 import numpy as np
 
+from fer_utils.images import to_model_input  # numpy only: no backend imported yet
+
 # name: (what changes, build_vgg_bn overrides, TrainConfig overrides, extras)
 VARIANTS: dict[str, tuple[str, dict, dict, dict]] = {  # in order of priority (--budget drops from the end)
     "base": ("the shipped recipe (70 epochs)", {}, {}, {}),
@@ -91,7 +93,7 @@ class Batches(keras.utils.PyDataset):
 
     def __getitem__(self, i):
         idx = self.order[i * self.batch_size : (i + 1) * self.batch_size]
-        xb = self.x[idx].astype("float32")[..., None] / 255.0
+        xb = to_model_input(self.x[idx])
         yb = np.eye(7, dtype="float32")[self.y[idx]]
         wb = self.weights[self.y[idx]]
         if self.mixup:
@@ -153,17 +155,15 @@ def load_sets(data_dir: str | None, histeq: bool, limit: int | None):
 
 
 def scores(y: np.ndarray, proba: np.ndarray) -> dict:
-    from sklearn.metrics import f1_score, recall_score
+    """The few figures the table needs, taken from ``evaluation.metrics_from_proba``."""
+    from fer_utils.evaluation import metrics_from_proba
 
-    from fer_utils.config import CLASS_NAMES
-
-    pred = proba.argmax(1)
-    recall = recall_score(y, pred, labels=range(7), average=None, zero_division=0)
+    m = metrics_from_proba(y, proba)
     return {
-        "n": len(y),
-        "accuracy": round(float((pred == y).mean()), 4),
-        "macro_f1": round(float(f1_score(y, pred, labels=range(7), average="macro", zero_division=0)), 4),
-        "per_class_recall": {c: round(float(r), 4) for c, r in zip(CLASS_NAMES, recall)},
+        "n": m["n"],
+        "accuracy": round(m["accuracy"], 4),
+        "macro_f1": round(m["macro"]["f1"], 4),
+        "per_class_recall": {c: round(v["recall"], 4) for c, v in m["per_class"].items()},
     }
 
 
@@ -197,7 +197,7 @@ def worker(args) -> None:
         (out / "probe.json").write_text(json.dumps({"seconds_per_step": step, "steps_per_epoch": len(batches)}))
         return
 
-    x_val = sets["PublicTest"][0].astype("float32")[..., None] / 255.0
+    x_val = to_model_input(sets["PublicTest"][0])
     y_val = np.eye(7, dtype="float32")[sets["PublicTest"][1]]
     best = {"val_accuracy": -1.0, "epoch": 0, "weights": None}
     log: dict[str, list] = {"epoch_seconds": []}
@@ -232,10 +232,10 @@ def worker(args) -> None:
     metrics = {}
     for usage in ("PublicTest", "PrivateTest"):
         x, y = sets[usage]
-        metrics[usage] = scores(y, net.predict(x.astype("float32")[..., None] / 255.0, batch_size=512, verbose=0))
+        metrics[usage] = scores(y, net.predict(to_model_input(x), batch_size=512, verbose=0))
     y_all = np.concatenate([sets["PublicTest"][1], sets["PrivateTest"][1]])
     x_all = np.concatenate([sets["PublicTest"][0], sets["PrivateTest"][0]])
-    metrics["test"] = scores(y_all, net.predict(x_all.astype("float32")[..., None] / 255.0, batch_size=512, verbose=0))
+    metrics["test"] = scores(y_all, net.predict(to_model_input(x_all), batch_size=512, verbose=0))
     result = {
         "variant": name,
         "change": VARIANTS[name][0],

@@ -32,7 +32,7 @@ import numpy as np  # noqa: E402
 from PIL import Image, ImageDraw  # noqa: E402
 from skimage import data as skdata  # noqa: E402
 
-from fer_utils import config, prediction  # noqa: E402
+from fer_utils import config, detection  # noqa: E402
 from fer_utils.data import DatasetNotFoundError, load_fer2013  # noqa: E402
 from fer_utils.runtime import hardware_description  # noqa: E402
 
@@ -123,7 +123,7 @@ def match(found: list[tuple], truth: list[tuple]) -> tuple[int, int]:
     return hits, len(found) - len(used)
 
 
-DETECTORS = {  # name -> keyword arguments of prediction.detect_faces
+DETECTORS = {  # name -> keyword arguments of detection.detect_faces
     "mtcnn (photo default, 20 px)": dict(detector="mtcnn"),
     "haar (40 px, as --detector haar)": dict(detector="haar"),
     "haar (20 px)": dict(detector="haar", min_size=20),
@@ -136,12 +136,12 @@ def run(photos, label: str) -> dict:
     print(f"{'detector':34s} {'found':>12s} {'recall':>7s} {'false':>6s} {'ms/photo (median)':>18s}")
     per_photo, summary = {}, {}
     for name, kwargs in DETECTORS.items():
-        prediction.detect_faces(photos[0][1], **kwargs)  # load and warm up outside the timing
+        detection.detect_faces(photos[0][1], **kwargs)  # load and warm up outside the timing
         hits = false = 0
         times, rows = [], []
         for _title, img, truth in photos:
             t = time.perf_counter()
-            found = prediction.detect_faces(img, **kwargs)
+            found = detection.detect_faces(img, **kwargs)
             times.append(time.perf_counter() - t)
             h, f = match(found, truth)
             hits, false = hits + h, false + f

@@ -73,16 +73,11 @@ def main() -> None:
     pinned = one_core()
     import numpy as np
 
-    from fer_utils.prediction import (
-        VIDEO_DETECT_MAX_SIDE,
-        VIDEO_SCALE_FACTOR,
-        FaceClassifier,
-        crop_face,
-        detect_faces,
-        load_model,
-        process_video,
-    )
+    from fer_utils.detection import detect_faces
+    from fer_utils.images import crop_face, to_model_input
+    from fer_utils.prediction import FaceClassifier, load_model
     from fer_utils.runtime import hardware_description
+    from fer_utils.video import VIDEO_DETECT_MAX_SIDE, VIDEO_SCALE_FACTOR, process_video
 
     model = load_model(args.model)
     clf = FaceClassifier(model)
@@ -90,8 +85,8 @@ def main() -> None:
     face = rng.integers(0, 256, (1, 48, 48), dtype=np.uint8)
     clf(face)  # trace once
     latency_fn = median_ms(lambda: clf(face), 300)
-    latency_call = median_ms(lambda: model(face[..., None].astype("float32") / 255.0, training=False), 100)
-    latency_predict = median_ms(lambda: model.predict(face[..., None].astype("float32") / 255.0, verbose=0), 30)
+    latency_call = median_ms(lambda: model(to_model_input(face), training=False), 100)
+    latency_predict = median_ms(lambda: model.predict(to_model_input(face), verbose=0), 30)
 
     with tempfile.TemporaryDirectory() as tmp:
         video = Path(tmp) / "one_face_640x480.mp4"

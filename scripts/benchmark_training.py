@@ -78,6 +78,7 @@ def main() -> None:
     import tensorflow as tf
 
     from fer_utils import config, data, evaluation, models, runtime, training
+    from fer_utils.images import to_model_input
     from fer_utils.prediction import FaceClassifier, load_model
 
     profile = config.get_profile(args.profile)
@@ -155,7 +156,7 @@ def main() -> None:
     # inference with the shipped model
     model = load_model(config.SHIPPED_MODEL)
     faces = fer.x_test[:4096]
-    x = faces[..., None].astype("float32") / 255.0
+    x = to_model_input(faces)
     model.predict(x[:512], batch_size=256, verbose=0)
     t0 = time.perf_counter()
     model.predict(x, batch_size=256, verbose=0)

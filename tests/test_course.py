@@ -56,3 +56,20 @@ def test_a_failing_notebook_stops_the_run_and_keeps_its_partial_copy(tmp_path, c
     partial = nbformat.read(out / "01_broken.ipynb", as_version=4)
     assert partial.cells[1].outputs[0]["text"] == "before\n"
     assert not (out / "02_never.ipynb").exists()
+
+
+def test_announce_looks_for_the_data_once_and_shows_the_banner_without_it(monkeypatch, capsys, tmp_path):
+    from fer_utils import config, data, synthetic
+
+    calls = []
+    monkeypatch.setattr(data, "find_dataset", lambda path=None: calls.append(1) or ("folders", tmp_path))
+    course._announce(config.get_profile("smoke"), [])
+    assert f"Data: FER-2013 (folders) from {tmp_path}" in capsys.readouterr().out and len(calls) == 1
+
+    def missing(path=None):
+        raise data.DatasetNotFoundError("not here")
+
+    monkeypatch.setattr(data, "find_dataset", missing)
+    course._announce(config.get_profile("smoke"), [])
+    out = capsys.readouterr().out
+    assert out.startswith(synthetic.SYNTHETIC_BANNER) and "FER-2013 NOT FOUND" in out

@@ -68,3 +68,10 @@ def test_low_modules_import_no_fer_utils_module_but_config():
     graph = import_graph()
     assert graph["config"] == set() and graph["runtime"] == set()
     assert graph["integrity"] <= {"config"}
+
+
+def test_the_face_path_modules_stay_low():
+    graph = import_graph()
+    assert graph["images"] <= {"config"}  # the one place that prepares a face: no model, no dataset
+    assert graph["detection"] <= {"config", "runtime"}
+    assert "video" not in graph["prediction"] and "prediction" in graph["video"]

@@ -17,7 +17,7 @@ import pytest
 from PIL import Image
 from skimage import data as skdata
 
-from fer_utils import cli, config, prediction
+from fer_utils import cli, config, detection, images, prediction, video
 from fer_utils.config import CLASS_NAMES
 
 ASTRONAUT_FACE_CENTRE = (200, 95)  # (x, y) of the face centre in the 512x512 portrait
@@ -100,24 +100,24 @@ def _hard_astronauts():
 
 def test_mtcnn_finds_tilted_and_small_faces_with_square_boxes():
     for photo, centre in _hard_astronauts():
-        boxes = prediction.detect_faces(photo)  # MTCNN, the photo default
+        boxes = detection.detect_faces(photo)  # MTCNN, the photo default
         assert len(boxes) == 1 and _box_contains(boxes[0], centre), boxes
         assert boxes[0][2] == boxes[0][3]  # square, as FER-2013's crops
-        assert len(prediction.detect_faces(photo, "haar", min_size=20)) <= len(boxes)
+        assert len(detection.detect_faces(photo, "haar", min_size=20)) <= len(boxes)
 
 
 def test_both_detectors_find_the_frontal_face_and_reject_unknown_names():
     gray = _astronaut_gray()
-    for detector in prediction.DETECTORS:
-        boxes = prediction.detect_faces(gray, detector)
+    for detector in detection.DETECTORS:
+        boxes = detection.detect_faces(gray, detector)
         assert len(boxes) == 1 and _box_contains(boxes[0], ASTRONAUT_FACE_CENTRE), (detector, boxes)
     with pytest.raises(ValueError, match="unknown face detector 'dlib'"):
-        prediction.detect_faces(gray, "dlib")
+        detection.detect_faces(gray, "dlib")
 
 
 def test_min_size_drops_faces_smaller_than_it():
     photo, _ = _hard_astronauts()[1]  # a face of about 30 px
-    assert prediction.detect_faces(photo, min_size=20) and prediction.detect_faces(photo, min_size=60) == []
+    assert detection.detect_faces(photo, min_size=20) and detection.detect_faces(photo, min_size=60) == []
 
 
 def test_no_face_gives_an_empty_list(classifier):
@@ -140,7 +140,7 @@ def test_fer_test_faces_on_a_canvas_are_found_and_match_direct_classification(re
     x, _ = real_data.test_subset("PrivateTest")
     found = agree = 0
     for i in range(40):
-        canvas = prediction.place_on_canvas(x[i], face_size=240)
+        canvas = images.place_on_canvas(x[i], face_size=240)
         res = prediction.predict_image(classifier, canvas)
         assert len(res) <= 1
         if res:
@@ -161,7 +161,7 @@ def test_draw_results_with_probability_panel(classifier):
 
 
 def test_smoother_keeps_labels_steady_and_follows_faces():
-    sm = prediction.ProbabilitySmoother(window=5)
+    sm = video.ProbabilitySmoother(window=5)
 
     def result(box, winner):
         p = np.full(7, 0.05)
@@ -293,11 +293,11 @@ def test_cli_video_writes_an_annotated_video_and_reports_fps(capsys, tmp_path):
 def test_video_labels_are_smoothed(classifier, tmp_path):
     src = _write_video(tmp_path / "clip.mp4", frames=8)
     seen = []
-    stats = prediction.process_video(classifier, src, smooth=8, on_frame=lambda i, res: seen.append(res))
+    stats = video.process_video(classifier, src, smooth=8, on_frame=lambda i, res: seen.append(res))
     assert stats.frames == 8 and stats.fps > 0
     assert all(len(r) == 1 for r in seen)
     raw = []
-    prediction.process_video(classifier, src, smooth=1, on_frame=lambda i, res: raw.append(res))
+    video.process_video(classifier, src, smooth=1, on_frame=lambda i, res: raw.append(res))
     probs = np.array([list(r[0].probabilities.values()) for r in raw])
     smoothed = np.array([list(r[0].probabilities.values()) for r in seen])
     # frame k shows the mean of the raw probabilities of frames 0..k (window 8 covers the whole clip)
@@ -307,9 +307,9 @@ def test_video_labels_are_smoothed(classifier, tmp_path):
 def test_video_detect_every_reuses_boxes_between_detections(classifier, tmp_path, monkeypatch):
     src = _write_video(tmp_path / "clip.mp4", frames=9)
     calls, seen = [], []
-    real = prediction.detect_faces
-    monkeypatch.setattr(prediction, "detect_faces", lambda *a, **k: calls.append(1) or real(*a, **k))
-    stats = prediction.process_video(classifier, src, detect_every=3, on_frame=lambda i, res: seen.append(res))
+    real = video.detect_faces
+    monkeypatch.setattr(video, "detect_faces", lambda *a, **k: calls.append(1) or real(*a, **k))
+    stats = video.process_video(classifier, src, detect_every=3, on_frame=lambda i, res: seen.append(res))
     assert stats.frames == 9 and len(calls) == 3  # frames 0, 3 and 6
     assert all(len(r) == 1 for r in seen)  # the reused box still classifies a face
 

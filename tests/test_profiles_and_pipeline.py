@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from fer_utils import config
-from fer_utils.data import augmentation_layers, make_dataset, stratified_subset, to_gray_uint8, to_model_input
+from fer_utils.data import augmentation_layers, make_dataset, stratified_subset
+from fer_utils.images import to_gray_uint8, to_model_input
 
 
 def test_profile_switch(monkeypatch):

@@ -166,3 +166,54 @@ def test_squeeze_excite_adds_a_gate_per_stage():
     gates = [layer.name for layer in se.layers if layer.name.endswith("_se_scale")]
     assert gates == [f"block{b}_se_scale" for b in range(1, 5)]
     assert se.count_params() > plain.count_params() and se.output_shape == plain.output_shape
+
+
+def test_weight_averaging_validates_and_checkpoints_the_averaged_weights(tmp_path):
+    import keras
+
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 256, (192, 48, 48), dtype=np.uint8)
+    y = rng.integers(0, 7, 192)
+    cfg = training.TrainConfig(epochs=3, batch_size=32, ema=0.9, augment=False, patience=3)
+    seen = []
+
+    class Record(keras.callbacks.Callback):  # runs after the recipe's callbacks, like ModelCheckpoint
+        def on_epoch_end(self, epoch, logs=None):
+            trained = self.model.optimizer._model_variables_moving_average  # Keras swapped them here
+            pairs = zip(self.model.trainable_weights, trained)
+            seen.append(max(float(np.abs(a.numpy() - b.numpy()).max()) for a, b in pairs))
+
+    model, hist, _ = training.train_model(
+        lambda: training.build_vgg_bn(width=4, blocks=2, dense_units=8),
+        x[:128], y[:128], x[128:], y[128:], cfg, out_dir=tmp_path, verbose=0, extra_callbacks=[Record()],
+    )  # fmt: skip
+    assert model.optimizer.use_ema and model.optimizer.ema_momentum == 0.9
+    # callbacks saw other weights than the ones being trained; after the last epoch both are the average
+    assert len(seen) == 3 and min(seen[:-1]) > 0 and seen[-1] == 0
+    best = int(np.argmax(hist["val_accuracy"]))
+    saved = keras.models.load_model(tmp_path / "best.keras")
+    from fer_utils.data import make_dataset
+
+    loss, acc = saved.evaluate(make_dataset(x[128:], y[128:], batch_size=256), verbose=0)[:2]
+    assert acc == pytest.approx(hist["val_accuracy"][best], abs=1e-6)  # the checkpoint is what was validated
+    assert loss == pytest.approx(hist["val_loss"][best], rel=1e-4)
+
+
+def test_reestimate_batchnorm_sets_the_mean_over_the_batches():
+    import keras
+
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 256, (96, 48, 48), dtype=np.uint8)
+    model = training.build_vgg_bn(width=4, blocks=1, dense_units=8)
+    bn = next(layer for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization))
+    before = bn.momentum
+    # the input of the first BatchNormalization does not depend on any statistics
+    from fer_utils.images import to_model_input
+
+    features = keras.Model(model.input, bn.input)(to_model_input(x)).numpy()
+    training.reestimate_batchnorm(model, x, batches=3, batch_size=32)  # each face exactly once
+    np.testing.assert_allclose(bn.moving_mean.numpy(), features.mean(axis=(0, 1, 2)), rtol=1e-4, atol=1e-5)
+    assert bn.momentum == before  # restored
+    shuffled = np.random.default_rng(0).permutation(96)  # the same batches as the function's
+    batch_vars = [features[shuffled[i : i + 32]].var(axis=(0, 1, 2)) for i in range(0, 96, 32)]
+    np.testing.assert_allclose(bn.moving_variance.numpy(), np.mean(batch_vars, axis=0), rtol=1e-3, atol=1e-5)
