@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from .config import CLASS_NAMES, IMG_SIZE
-from .detection import detect_faces
+from .detection import CROP_MARGIN, detect_faces
 from .images import InputFileError, crop_face
 from .prediction import FaceClassifier, FaceResult, draw_results
 
@@ -132,9 +132,8 @@ def process_video(
                 boxes = detect_faces(
                     gray, "haar", min_size=min_size, max_side=detect_max_side, scale_factor=scale_factor
                 )
-            faces = (
-                np.stack([crop_face(gray, b) for b in boxes]) if boxes else np.zeros((0, IMG_SIZE, IMG_SIZE), np.uint8)
-            )
+            crops = [crop_face(gray, b, CROP_MARGIN["haar"]) for b in boxes]
+            faces = np.stack(crops) if crops else np.zeros((0, IMG_SIZE, IMG_SIZE), np.uint8)
             probs = classifier(faces)
             results = smoother.update([FaceResult.from_probabilities(b, p) for b, p in zip(boxes, probs)])
             frames += 1

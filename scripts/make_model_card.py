@@ -29,6 +29,7 @@ from fer_utils import config
 from fer_utils.calibration import apply_offsets, fit_offsets
 from fer_utils.data import load_fer2013, make_splits
 from fer_utils.evaluation import metrics_from_proba, predict_proba
+from fer_utils.prediction import load_model
 
 
 def summarize(m: dict) -> dict:
@@ -71,7 +72,7 @@ def main() -> None:
     run_dir = Path(args.run)
     run = json.loads((run_dir / "run.json").read_text())
     history = json.loads((run_dir / "history.json").read_text())["history"]
-    model = keras.models.load_model(run_dir / args.model_file, compile=False, safe_mode=True)
+    model = load_model(run_dir / args.model_file)
 
     data = load_fer2013()
     splits = make_splits(data, validation=run.get("validation", "split"), seed=run["train_config"]["seed"])
@@ -145,7 +146,7 @@ def main() -> None:
         return
     config.ASSETS_DIR.mkdir(parents=True, exist_ok=True)
     model.save(config.SHIPPED_MODEL)  # loaded with compile=False: no optimizer state is written
-    keras.models.load_model(config.SHIPPED_MODEL, safe_mode=True, compile=False)
+    load_model(config.SHIPPED_MODEL)  # the saved file loads
     size_mb = config.SHIPPED_MODEL.stat().st_size / 1e6
     assert size_mb < 25, f"{config.SHIPPED_MODEL} is {size_mb:.1f} MB (limit 25 MB)"
     card["file_megabytes"] = round(size_mb, 2)

@@ -12,9 +12,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import keras
-
 from fer_utils.data import load_fer2013
+from fer_utils.prediction import load_model
 from fer_utils.training import reestimate_batchnorm
 
 
@@ -31,7 +30,7 @@ def main() -> None:
     src = run / args.model_file
     if not src.exists():
         raise SystemExit(f"{src}: no such model file; train it first with scripts/train_recipe.py --out {run}")
-    model = keras.models.load_model(src, compile=False, safe_mode=True)
+    model = load_model(src)
     fer = load_fer2013(verbose=False)
     reestimate_batchnorm(model, fer.x_train, batches=args.batches, batch_size=args.batch_size, seed=args.seed)
     dst = src.with_name(src.stem + "_bn.keras")

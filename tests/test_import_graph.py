@@ -75,3 +75,27 @@ def test_the_face_path_modules_stay_low():
     assert graph["images"] <= {"config"}  # the one place that prepares a face: no model, no dataset
     assert graph["detection"] <= {"config", "runtime"}
     assert "video" not in graph["prediction"] and "prediction" in graph["video"]
+
+
+#: The layers of ARCHITECTURE.md's drawing, top to bottom; a module imports only from lower layers.
+LAYERS = [
+    {"course", "cli", "grading"},
+    {"report"},
+    {"plots", "evaluation", "video"},
+    {"prediction"},
+    {"training", "calibration"},
+    {"models", "detection"},
+    {"data"},
+    {"integrity", "synthetic", "platforms"},
+    {"images"},
+    {"runlog", "runtime"},
+    {"config"},
+]
+
+
+def test_every_import_points_down_the_drawn_layers():
+    graph = import_graph()
+    level = {m: i for i, layer in enumerate(LAYERS) for m in layer}
+    assert set(level) == set(graph), "ARCHITECTURE.md's drawing and the package list different modules"
+    upward = [f"{m} -> {t}" for m, targets in graph.items() for t in targets if level[t] <= level[m]]
+    assert not upward, "imports that do not point down the layers: " + ", ".join(sorted(upward))
