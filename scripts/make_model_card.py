@@ -58,6 +58,12 @@ def evaluate(model, sets: dict, tta: bool) -> dict:
     return res
 
 
+def _sidecar(model_file: Path) -> dict | None:
+    """What a post-processing script did to the model (``best_bn.json`` beside ``best_bn.keras``)."""
+    side = model_file.with_suffix(".json")
+    return json.loads(side.read_text()) if side.exists() else None
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--run", required=True, help="folder written by scripts/train_recipe.py")
@@ -125,6 +131,7 @@ def main() -> None:
         "command": run.get(
             "command", f"python scripts/train_recipe.py --profile {run['profile']['name']} --out {run_dir}"
         ),
+        "postprocessing": _sidecar(run_dir / args.model_file),
         "card_command": "python scripts/make_model_card.py " + " ".join(sys.argv[1:]),
         "calibration": (
             {

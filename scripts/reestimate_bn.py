@@ -10,6 +10,9 @@ them on FER-2013 train/ faces (``fer_utils.training.reestimate_batchnorm``; no t
 from __future__ import annotations
 
 import argparse
+import json
+import shlex
+import sys
 from pathlib import Path
 
 from fer_utils.data import load_fer2013
@@ -35,6 +38,17 @@ def main() -> None:
     reestimate_batchnorm(model, fer.x_train, batches=args.batches, batch_size=args.batch_size, seed=args.seed)
     dst = src.with_name(src.stem + "_bn.keras")
     model.save(dst)
+    dst.with_suffix(".json").write_text(  # make_model_card.py puts this in the card
+        json.dumps(
+            {
+                "step": "batch-norm statistics re-estimated for the averaged weights",
+                "source": src.name,
+                "faces": f"{args.batches} x {args.batch_size} from FER-2013 train/, no augmentation, seed {args.seed}",
+                "command": "python " + " ".join(shlex.quote(a) for a in sys.argv),
+            },
+            indent=2,
+        )
+    )
     print(f"{dst}: batch-norm statistics from {args.batches} x {args.batch_size} train/ faces")
 
 

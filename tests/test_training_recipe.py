@@ -121,18 +121,18 @@ def test_run_experiment_keeps_the_budget_and_flags_a_run_that_learned_nothing():
     assert row128["updates"] == 6 and row128["faces_seen"] == 6 * 128
 
 
-def _ablation_script():
+def _script(name: str = "ablate_recipe"):
     import importlib.util
 
-    path = config.PROJECT_ROOT / "scripts" / "ablate_recipe.py"
-    spec = importlib.util.spec_from_file_location("ablate_recipe", path)
+    path = config.PROJECT_ROOT / "scripts" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
 
 
 def test_every_ablation_variant_builds_and_changes_one_thing():
-    ablate = _ablation_script()
+    ablate = _script()
     base_kwargs, base_cfg, _ = ablate.recipe_for("base", 70)
     assert base_cfg.class_weight == "sqrt" and base_cfg.epochs == 70 and base_kwargs["width"] == 24
     for name in ablate.VARIANTS:
@@ -217,3 +217,31 @@ def test_reestimate_batchnorm_sets_the_mean_over_the_batches():
     shuffled = np.random.default_rng(0).permutation(96)  # the same batches as the function's
     batch_vars = [features[shuffled[i : i + 32]].var(axis=(0, 1, 2)) for i in range(0, 96, 32)]
     np.testing.assert_allclose(bn.moving_variance.numpy(), np.mean(batch_vars, axis=0), rtol=1e-3, atol=1e-5)
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")  # the tiny dataset is flagged as processed
+def test_reestimate_bn_script_writes_the_model_and_what_it_did(tmp_path, tiny_dataset, monkeypatch):
+    import json
+    import sys
+
+    import keras
+
+    from fer_utils.prediction import load_model
+
+    monkeypatch.setenv("FER2013_DIR", str(tiny_dataset))
+    monkeypatch.setattr(config, "CACHE_DIR", tmp_path / "cache")
+    run = tmp_path / "run"
+    run.mkdir()
+    training.build_vgg_bn(width=4, blocks=1, dense_units=8).save(run / "best.keras")
+    monkeypatch.setattr(sys, "argv", ["reestimate_bn.py", "--run", str(run), "--batches", "2", "--batch-size", "8"])
+    _script("reestimate_bn").main()
+    bn = next(
+        layer
+        for layer in load_model(run / "best_bn.keras").layers
+        if isinstance(layer, keras.layers.BatchNormalization)
+    )
+    assert np.abs(bn.moving_mean.numpy()).max() > 0  # no longer the initial zeros
+    side = json.loads((run / "best_bn.json").read_text())
+    assert side["source"] == "best.keras" and "--batches 2" in side["command"] and "2 x 8" in side["faces"]
+    assert _script("make_model_card")._sidecar(run / "best_bn.keras") == side
+    assert _script("make_model_card")._sidecar(run / "best.keras") is None
