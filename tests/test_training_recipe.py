@@ -145,6 +145,7 @@ def test_every_ablation_variant_builds_and_changes_one_thing():
             assert changed, f"variant {name} changes nothing"
         net, trainer = ablate.build_trainer(kwargs, cfg, extras, steps_per_epoch=10)
         assert net.output_shape == (None, config.NUM_CLASSES) and trainer.optimizer is not None
+        assert trainer.optimizer.use_ema == (name == "ema")
 
 
 def test_random_erasing_greys_a_share_of_the_faces():
