@@ -27,6 +27,9 @@ CSV_LABEL_TO_NAME: dict[int, str] = {
 #: Side of the square grayscale faces the models see.
 IMG_SIZE: int = 48
 INPUT_SHAPE: tuple[int, int, int] = (IMG_SIZE, IMG_SIZE, 1)
+#: Faces are uint8 grayscale, 0..PIXEL_MAX. Every model of the course takes them as they are
+#: (float32) and divides by PIXEL_MAX in its own first layer (``models.rescaling``).
+PIXEL_MAX: float = 255.0
 
 #: Names of the test subsets, read from the file names (Kaggle layout) or the CSV ``Usage`` column.
 PUBLIC_TEST, PRIVATE_TEST = "PublicTest", "PrivateTest"

@@ -32,7 +32,7 @@ def tta_views(x: np.ndarray, shift: int = 2) -> list[np.ndarray]:
 
 
 def predict_proba(model, x: np.ndarray, batch_size: int = 256, tta: bool = False) -> np.ndarray:
-    """Class probabilities ``(N, 7)`` for uint8 faces ``(N, 48, 48)`` (or float [0, 1] input)."""
+    """Class probabilities ``(N, 7)`` for uint8 faces ``(N, 48, 48)`` (or float32 pixels 0..255)."""
     x = to_model_input(x) if x.dtype == np.uint8 else np.asarray(x, np.float32)
     if x.ndim == 3:
         x = x[..., None]
@@ -169,7 +169,7 @@ def last_conv_layer(model) -> str:
 def grad_cam(model, face: np.ndarray, class_index: int | None = None, layer_name: str | None = None) -> np.ndarray:
     """Grad-CAM heatmap (values in [0, 1], the face's spatial size) for one face.
 
-    ``face``: uint8 ``(48, 48)`` or float ``(48, 48, 1)``. ``class_index`` defaults to the
+    ``face``: uint8 ``(48, 48)`` or float32 ``(48, 48, 1)`` (pixels 0..255). ``class_index`` defaults to the
     predicted class. The heatmap weights the last conv layer's activations by the average
     gradient of the class score (Selvaraju et al., 2017), keeps the positive part and
     upsamples it to the input size.

@@ -86,7 +86,7 @@ EXERCISES: list[Exercise] = [
         2,
         "`public` is a `Splits` with PublicTest as validation (public), training on all of train/ (hidden)",
         "28,709 training faces instead of 25,838 (+2,871)",
-        "public = ...  # data.make_splits(...) with PublicTest as the validation set\n"
+        "public = ...  # protocol.make_splits(...) with PublicTest as the validation set\n"
         'print("training faces:", len(public.y_train), "instead of", len(splits_all.y_train))',
         ('assert public.validation == "public"',),
         (

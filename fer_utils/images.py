@@ -1,9 +1,10 @@
-"""Images: read a photo, make any image a 48x48 grayscale face, scale it for a model.
+"""Images: read a photo, make any image a 48x48 grayscale face, shape it for a model.
 
 The one place that prepares a face. ``load_image`` reads a file (EXIF rotation, RGBA, 16-bit);
 ``to_gray_uint8`` turns any image into uint8 grayscale (and resizes it); ``crop_face`` cuts a
-detected box into a FER-2013-like 48x48 face; ``to_model_input`` scales uint8 faces to the
-float32 [0, 1] tensors the models take. Knows nothing about FER-2013's files or about Keras.
+detected box into a FER-2013-like 48x48 face; ``to_model_input`` turns uint8 faces into the
+float32 ``(N, 48, 48, 1)`` tensors the models take (pixels 0..255: the models scale them).
+Knows nothing about FER-2013's files or about Keras.
 """
 
 from __future__ import annotations
@@ -15,9 +16,6 @@ import numpy as np
 from PIL import Image, ImageOps
 
 from .config import IMG_SIZE
-
-#: uint8 pixels divided by this are the models' input (0..255 -> 0..1).
-PIXEL_MAX = 255.0
 
 
 class InputFileError(ValueError):
@@ -86,17 +84,18 @@ def crop_face(gray: np.ndarray, box: tuple[int, int, int, int], margin: float = 
 
 
 def to_model_input(x: np.ndarray) -> np.ndarray:
-    """uint8 faces ``(N, 48, 48)`` (or one ``(48, 48)`` face) -> float32 ``(N, 48, 48, 1)`` in [0, 1].
+    """uint8 faces ``(N, 48, 48)`` (or one ``(48, 48)`` face) -> float32 ``(N, 48, 48, 1)``, pixels 0..255.
 
-    The models of this course take pixels in [0, 1]; this is the one place that scales them
-    (the ``tf.data`` pipeline divides by the same ``PIXEL_MAX``).
+    The one place that shapes faces for a model. No scaling here: every model of the course
+    divides by ``config.PIXEL_MAX`` in its first layer (``models.rescaling``), and the ``tf.data``
+    pipeline hands it the same float32 pixels.
     """
     x = np.asarray(x)
     if x.ndim == 2:
         x = x[None]
     if x.ndim == 3:
         x = x[..., None]
-    return x.astype(np.float32) / PIXEL_MAX
+    return x.astype(np.float32)
 
 
 def place_on_canvas(

@@ -4,8 +4,12 @@
   with switches for kernel size, batch normalization and dropout (notebook 04).
 * ``build_vgg_bn``: a VGG-style network with batch normalization, the course's recipe.
 
-Every model takes float32 ``(None, 48, 48, 1)`` faces scaled to [0, 1] and ends in a
-float32 softmax over ``CLASS_NAMES`` (so mixed precision leaves the output exact).
+Every model takes float32 ``(None, 48, 48, 1)`` faces with pixels 0..255, as they are on disk,
+and scales them itself: its first layer is ``rescaling()`` (a Keras ``Rescaling`` to [0, 1]), so
+the data pipeline, the CLI, the notebooks and evaluation cannot disagree about scaling. Models
+saved before that convention (they expect [0, 1]) are recognised by ``scales_its_input`` and
+adapted by ``add_input_scaling`` when loaded. Every model ends in a float32 softmax over
+``CLASS_NAMES`` (so mixed precision leaves the output exact).
 """
 
 from __future__ import annotations
@@ -13,7 +17,39 @@ from __future__ import annotations
 import keras
 from keras import layers
 
-from .config import INPUT_SHAPE, NUM_CLASSES
+from .config import INPUT_SHAPE, NUM_CLASSES, PIXEL_MAX
+
+
+def rescaling() -> layers.Layer:
+    """The first layer of every model: pixels 0..255 -> [0, 1]."""
+    return layers.Rescaling(1.0 / PIXEL_MAX, name="rescale")
+
+
+def scales_its_input(model: keras.Model) -> bool:
+    """True if ``model`` divides its input by ``PIXEL_MAX`` itself (this course's convention);
+    False for a model saved before it, which expects pixels already in [0, 1]."""
+    return any(
+        isinstance(layer, layers.Rescaling) and abs(float(layer.scale) * PIXEL_MAX - 1.0) < 1e-6
+        for layer in model.layers[:3]
+    )
+
+
+def add_input_scaling(model: keras.Model) -> keras.Model:
+    """A copy of a [0, 1]-input functional model with ``rescaling()`` in front, sharing its weights
+    (layer names unchanged, so feature maps and Grad-CAM still find them). Returns ``model`` itself
+    if it already scales its input."""
+    if scales_its_input(model):
+        return model
+    if isinstance(model, keras.Sequential):
+        return keras.Sequential([keras.Input(INPUT_SHAPE, name="face"), rescaling(), *model.layers], name=model.name)
+    inputs = keras.Input(INPUT_SHAPE, name="face")
+
+    def call(layer, *args, **kwargs):
+        if args and args[0] is inputs:  # the layer that read the [0, 1] input now reads rescaled pixels
+            args = (rescaling()(inputs),) + args[1:]
+        return layer(*args, **kwargs)
+
+    return keras.models.clone_model(model, inputs, clone_function=lambda layer: layer, call_function=call)
 
 
 def _conv(x, filters: int, kernel_size: int, batch_norm: bool, l2: float, name: str, bn_momentum: float = 0.99):
@@ -63,7 +99,8 @@ def build_simple_cnn(
     follow the last ~10 batches instead of ~100).
     """
     inputs = keras.Input(INPUT_SHAPE, name="face")
-    x = _conv(inputs, filters[0], kernel_size, batch_norm, 0.0, "conv1", bn_momentum)
+    x = rescaling()(inputs)
+    x = _conv(x, filters[0], kernel_size, batch_norm, 0.0, "conv1", bn_momentum)
     x = _conv(x, filters[1], kernel_size, batch_norm, 0.0, "conv2", bn_momentum)
     x = layers.MaxPooling2D(name="pool1")(x)
     if dropout:
@@ -99,7 +136,7 @@ def build_vgg_bn(
     ``se_ratio`` > 0 ends each stage with a squeeze-and-excitation gate of that reduction ratio.
     """
     inputs = keras.Input(INPUT_SHAPE, name="face")
-    x = inputs
+    x = rescaling()(inputs)
     for b in range(blocks):
         filters = width * 2**b
         for c in range(convs_per_block):

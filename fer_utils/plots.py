@@ -66,16 +66,17 @@ def pixel_histogram(x_by_class: dict[str, np.ndarray], save=None):
 
 def augmentation_examples(faces: np.ndarray, augment, n_aug: int = 5, save=None):
     """Each face (uint8 ``(k, 48, 48)``) followed by ``n_aug`` augmented versions."""
+    from .config import PIXEL_MAX
     from .images import to_model_input
 
     x = to_model_input(faces)
     fig, axes = plt.subplots(len(x), n_aug + 1, figsize=((n_aug + 1) * 1.3, len(x) * 1.4))
     axes = np.atleast_2d(axes)
     for r in range(len(x)):
-        axes[r, 0].imshow(x[r, ..., 0], cmap="gray", vmin=0, vmax=1)
+        axes[r, 0].imshow(x[r, ..., 0], cmap="gray", vmin=0, vmax=PIXEL_MAX)
         for c in range(1, n_aug + 1):
             aug = np.asarray(augment(x[r : r + 1], training=True))[0, ..., 0]
-            axes[r, c].imshow(aug, cmap="gray", vmin=0, vmax=1)
+            axes[r, c].imshow(aug, cmap="gray", vmin=0, vmax=PIXEL_MAX)
         for ax in axes[r]:
             ax.axis("off")
     axes[0, 0].set_title("original", fontsize=9)

@@ -44,8 +44,14 @@ class FaceResult:
 
 # --------------------------------------------------------------------------- models
 def load_model(path: str | os.PathLike | None = None):
-    """Load a Keras model (default: the model shipped with ``fer_utils``) in safe mode."""
+    """Load a Keras model (default: the model shipped with ``fer_utils``) in safe mode.
+
+    A model saved before the models scaled their own input (it expects pixels in [0, 1]) gets a
+    rescaling layer in front (``models.add_input_scaling``), so every loaded model takes 0..255.
+    """
     import keras
+
+    from .models import add_input_scaling
 
     path = Path(path) if path else config.SHIPPED_MODEL
     if not path.exists():
@@ -55,9 +61,10 @@ def load_model(path: str | os.PathLike | None = None):
             "or pass --model PATH."
         )
     try:
-        return keras.models.load_model(path, safe_mode=True, compile=False)
+        model = keras.models.load_model(path, safe_mode=True, compile=False)
     except Exception as err:  # Keras raises many types for a bad file
         raise InputFileError(f"{path}: not a Keras model file ({type(err).__name__}: {err}).") from None
+    return add_input_scaling(model)
 
 
 def course_model(profile_name: str, x_train: np.ndarray, y_train: np.ndarray):

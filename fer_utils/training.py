@@ -140,7 +140,7 @@ def training_dataset(cfg: TrainConfig, x: np.ndarray, y: np.ndarray, seed: int |
     """The shuffled training pipeline a recipe asks for: faces augmented (flip, rotation, zoom,
     translation) only when ``cfg.augment`` is on. ``train_model``, ``run_experiment`` and notebook
     04's tuner all train on it, so they cannot disagree about augmentation."""
-    from .data import augmentation_layers, make_dataset
+    from .pipeline import augmentation_layers, make_dataset
 
     seed = cfg.seed if seed is None else seed
     augment = None
@@ -181,7 +181,7 @@ def train_model(
     """
     import tensorflow as tf
 
-    from .data import make_dataset
+    from .pipeline import make_dataset
 
     set_seed(cfg.seed)
     strategy = strategy or tf.distribute.get_strategy()
@@ -368,7 +368,7 @@ def find_trained_model(candidates=None):
 def quick_standin_model(x_train: np.ndarray, y_train: np.ndarray, epochs: int = 2, seed: int = 42):
     """A small model trained for a few epochs: the stand-in a ``smoke`` run uses when an
     earlier notebook's model is missing. Its accuracy means nothing."""
-    from .data import make_dataset
+    from .pipeline import make_dataset
 
     set_seed(seed)
     model = compile_model(build_vgg_bn(width=8, blocks=3, dense_units=32), 3e-3)
@@ -423,7 +423,7 @@ def run_experiment(
     ``learning_floor``), the training accuracy at the end, updates, faces seen, parameters,
     seconds and seed, plus whatever ``extra_metrics(model)`` returns (a dict).
     """
-    from .data import make_dataset
+    from .pipeline import make_dataset
 
     cfg = exp.config(base, seed=seed)
     set_seed(seed)

@@ -109,8 +109,8 @@ class Batches(keras.utils.PyDataset):
 def build_trainer(model_kwargs, cfg, extras, steps_per_epoch):
     """The network, and the model that trains it (augmentation layers in front), compiled."""
     from fer_utils.config import INPUT_SHAPE
-    from fer_utils.data import augmentation_layers
     from fer_utils.models import build_vgg_bn
+    from fer_utils.pipeline import augmentation_layers
     from fer_utils.training import learning_rate_for, make_optimizer
 
     net = build_vgg_bn(**model_kwargs)
@@ -147,7 +147,7 @@ def load_sets(data_dir: str | None, histeq: bool, limit: int | None):
     for usage in ("PublicTest", "PrivateTest"):
         sets[usage] = data.test_subset(usage)
     if limit:
-        from fer_utils.data import stratified_subset
+        from fer_utils.protocol import stratified_subset
 
         sets = {k: (x[idx], y[idx]) for k, (x, y) in sets.items() for idx in [stratified_subset(y, limit)]}
     if histeq:

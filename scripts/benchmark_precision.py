@@ -21,14 +21,14 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
-from fer_utils import config, data, models, runtime, training  # noqa: E402
+from fer_utils import config, models, pipeline, runtime, training  # noqa: E402
 
 
 def ms_per_update(policy: str, width: int, updates: int, x: np.ndarray, y: np.ndarray) -> float:
     keras.mixed_precision.set_global_policy(policy)
     keras.backend.clear_session()
     model = training.compile_model(models.build_vgg_bn(width), 1e-3, "adamw", 1e-4, 0.1)
-    ds = data.make_dataset(x, y, batch_size=64, shuffle=True, augment=data.augmentation_layers()).repeat()
+    ds = pipeline.make_dataset(x, y, batch_size=64, shuffle=True, augment=pipeline.augmentation_layers()).repeat()
     model.fit(ds, steps_per_epoch=10, epochs=1, verbose=0, shuffle=False)  # tracing and warm-up, not timed
     start = time.perf_counter()
     model.fit(ds, steps_per_epoch=updates, epochs=1, verbose=0, shuffle=False)

@@ -77,7 +77,7 @@ def main() -> None:
     import numpy as np
     import tensorflow as tf
 
-    from fer_utils import config, data, evaluation, models, runtime, training
+    from fer_utils import config, data, evaluation, models, protocol, runtime, training
     from fer_utils.images import to_model_input
     from fer_utils.prediction import FaceClassifier, load_model
 
@@ -97,7 +97,9 @@ def main() -> None:
     course_cfg.patience = course_cfg.epochs  # the clock, not EarlyStopping, ends a leg
     runtime.setup_precision("auto")
     fer = data.load_fer2013()
-    splits = data.make_splits(fer, validation="split", train_limit=profile.train_limit, eval_limit=profile.eval_limit)
+    splits = protocol.make_splits(
+        fer, validation="split", train_limit=profile.train_limit, eval_limit=profile.eval_limit
+    )
     legs = {}
     for name, cfg in (
         (f"course recipe ({profile.name} profile)", course_cfg),

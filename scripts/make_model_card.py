@@ -27,9 +27,10 @@ import numpy as np
 
 from fer_utils import config
 from fer_utils.calibration import apply_offsets, fit_offsets
-from fer_utils.data import load_fer2013, make_splits
+from fer_utils.data import load_fer2013
 from fer_utils.evaluation import metrics_from_proba, predict_proba
 from fer_utils.prediction import load_model
+from fer_utils.protocol import make_splits
 
 
 def summarize(m: dict) -> dict:
@@ -106,7 +107,7 @@ def main() -> None:
         "input": {
             "shape": [None, config.IMG_SIZE, config.IMG_SIZE, 1],
             "dtype": "float32",
-            "scale": "grayscale pixel / 255, in [0, 1]",
+            "scale": "grayscale pixels 0..255; the model divides by 255 in its first layer (rescale)",
             "face_crop": "48x48, as FER-2013",
         },
         "output": "softmax probabilities over class_names, in that order",

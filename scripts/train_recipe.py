@@ -16,8 +16,9 @@ import time
 from pathlib import Path
 
 from fer_utils import config
-from fer_utils.data import load_fer2013, make_splits
+from fer_utils.data import load_fer2013
 from fer_utils.models import build_vgg_bn
+from fer_utils.protocol import make_splits
 from fer_utils.runtime import hardware_description, setup_precision
 from fer_utils.training import recipe, train_model
 

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from fer_utils.config import CLASS_NAMES, PRIVATE_TEST, PUBLIC_TEST
-from fer_utils.data import class_counts, load_fer2013, make_splits
+from fer_utils.data import class_counts, load_fer2013
+from fer_utils.protocol import make_splits
 
 # From ../shared/fer2013/README.md (the Kaggle msambare/fer2013 layout).
 TRAIN_COUNTS = {

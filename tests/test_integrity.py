@@ -11,7 +11,8 @@ from PIL import Image
 
 from fer_utils import integrity
 from fer_utils.config import CLASS_NAMES
-from fer_utils.data import ProcessedDataWarning, load_fer2013, stratified_subset
+from fer_utils.data import ProcessedDataWarning, load_fer2013
+from fer_utils.protocol import stratified_subset
 
 
 def test_pixel_statistics_values():

@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 
 from fer_utils import config
-from fer_utils.data import augmentation_layers, make_dataset, stratified_subset
 from fer_utils.images import to_gray_uint8, to_model_input
+from fer_utils.pipeline import augmentation_layers, make_dataset
+from fer_utils.protocol import stratified_subset
 
 
 def test_profile_switch(monkeypatch):
@@ -30,12 +31,16 @@ def test_constants_are_consistent():
     assert config.INPUT_SHAPE == (48, 48, 1)
 
 
-def test_to_model_input_scales_to_unit_range():
+def test_to_model_input_shapes_without_scaling_and_the_model_scales():
+    from fer_utils.models import rescaling
+
     x = np.array([[[0, 255]]], dtype=np.uint8).repeat(48, 1).repeat(24, 2)
     out = to_model_input(x)
     assert out.shape == (1, 48, 48, 1) and out.dtype == np.float32
-    assert out.min() == 0.0 and out.max() == 1.0
+    assert out.min() == 0.0 and out.max() == 255.0  # pixels as on disk
     assert to_model_input(x[0]).shape == (1, 48, 48, 1)
+    scaled = np.asarray(rescaling()(out))
+    assert scaled.min() == 0.0 and scaled.max() == 1.0
 
 
 def test_to_gray_handles_transparency():
@@ -59,7 +64,7 @@ def test_dataset_batches_and_augmentation():
     ds = make_dataset(x, y, batch_size=32, shuffle=True, augment=augmentation_layers(seed=1))
     images, labels = next(iter(ds))
     assert images.shape == (32, 48, 48, 1) and labels.shape == (32, 7)
-    assert float(images.numpy().min()) >= 0.0 and float(images.numpy().max()) <= 1.0
+    assert float(images.numpy().min()) >= 0.0 and float(images.numpy().max()) <= 255.0
     assert np.allclose(labels.numpy().sum(axis=1), 1.0)
     plain = next(iter(make_dataset(x, y, batch_size=70)))[0].numpy()
     np.testing.assert_allclose(plain, to_model_input(x))  # no shuffle, no augmentation: exact

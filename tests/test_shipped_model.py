@@ -9,6 +9,7 @@ import pytest
 
 from fer_utils import config
 from fer_utils.evaluation import metrics_from_proba, predict_proba
+from fer_utils.models import scales_its_input
 
 SPLITS = ("validation", "PublicTest", "PrivateTest", "test")
 
@@ -30,6 +31,8 @@ def test_card_describes_the_model(card, shipped):
     assert card["input"]["shape"] == [None, 48, 48, 1] and card["input"]["dtype"] == "float32"
     assert card["parameters"] == shipped.count_params()
     assert shipped.input_shape == (None, 48, 48, 1) and shipped.output_shape == (None, 7)
+    # the file itself scales its input (no adapter from prediction.load_model), and the card says so
+    assert scales_its_input(shipped) and "divides by 255 in its first layer" in card["input"]["scale"]
     for key in ("profile", "model_kwargs", "train_config", "epochs_run", "hardware", "training_wall_seconds"):
         assert card[key], key
     for mode in ("plain", "tta"):

@@ -34,8 +34,8 @@ def test_learnable_but_not_trivial():
     """A small CNN beats chance (14%) by far within a few epochs, but one epoch is not 100%."""
     import keras
 
-    from fer_utils.data import make_dataset
     from fer_utils.models import build_simple_cnn
+    from fer_utils.pipeline import make_dataset
     from fer_utils.runtime import set_seed
     from fer_utils.training import compile_model
 

@@ -101,7 +101,7 @@ def test_search_base_is_the_recipe_without_augmentation():
 
 
 def test_run_experiment_keeps_the_budget_and_flags_a_run_that_learned_nothing():
-    from fer_utils.data import Splits
+    from fer_utils.protocol import Splits
 
     rng = np.random.default_rng(0)
     x = rng.integers(0, 256, (256, 48, 48), dtype=np.uint8)
@@ -149,15 +149,64 @@ def test_every_ablation_variant_builds_and_changes_one_thing():
 
 
 def test_random_erasing_greys_a_share_of_the_faces():
-    from fer_utils.data import augmentation_layers
+    from fer_utils.pipeline import augmentation_layers
 
-    x = np.random.default_rng(0).uniform(0, 1, (400, 48, 48, 1)).astype("float32")
+    x = np.random.default_rng(0).uniform(0, 255, (400, 48, 48, 1)).astype("float32")
     erase = augmentation_layers(rotation=0, zoom=0, translation=0, flip=False, erasing=0.5, seed=1)
     out = np.asarray(erase(x, training=True))
     changed = (np.abs(out - x) > 1e-6).reshape(400, -1).mean(1)
     assert 0.1 < (changed > 0).mean() < 0.45  # a probability drawn in [0, 0.5] per batch
-    assert changed.max() < 0.25 and np.allclose(out[np.abs(out - x) > 1e-6], 0.5)  # grey patches
+    assert changed.max() < 0.25 and np.allclose(out[np.abs(out - x) > 1e-6], 127.5)  # grey patches
     assert np.array_equal(np.asarray(erase(x, training=False)), x)  # nothing at inference
+
+
+def test_every_model_scales_its_own_input():
+    """The models own pixel scaling: their first layer divides by 255, so 0..255 input is all
+    the data pipeline, the CLI and evaluation ever feed them."""
+    import keras_tuner as kt
+
+    from fer_utils.models import build_simple_cnn, build_vgg_bn, scales_its_input
+    from fer_utils.training import TrainConfig, tunable_cnn
+
+    searched = tunable_cnn(TrainConfig(), updates=10)(kt.HyperParameters())
+    for model in (build_simple_cnn(), build_vgg_bn(width=8), searched):
+        first = model.layers[1]
+        assert first.name == "rescale" and float(first.scale) == np.float32(1 / 255), model.name
+        assert scales_its_input(model)
+
+
+def test_a_model_saved_before_rescaling_gets_it_added_with_the_same_predictions(tmp_path):
+    """Old [0, 1]-input models keep working: ``load_model`` puts the rescaling in front, sharing
+    the weights and keeping the layer names (functional and Sequential models)."""
+    import keras
+
+    from fer_utils.config import INPUT_SHAPE
+    from fer_utils.models import add_input_scaling, scales_its_input
+    from fer_utils.prediction import load_model
+
+    inputs = keras.Input(INPUT_SHAPE)
+    h = keras.layers.Conv2D(4, 3, name="conv")(inputs)
+    outputs = keras.layers.Dense(7, activation="softmax", name="emotion")(keras.layers.Flatten()(h))
+    functional = keras.Model(inputs, outputs)
+    sequential = keras.Sequential(
+        [
+            keras.Input(INPUT_SHAPE),
+            keras.layers.Conv2D(4, 3, name="conv"),
+            keras.layers.Flatten(),
+            keras.layers.Dense(2),
+        ]
+    )
+    x = np.random.default_rng(0).integers(0, 256, (5, *INPUT_SHAPE)).astype("float32")
+    for old in (functional, sequential):
+        assert not scales_its_input(old)
+        new = add_input_scaling(old)
+        assert scales_its_input(new) and new.get_layer("conv") is old.get_layer("conv")
+        np.testing.assert_allclose(np.asarray(new(x)), np.asarray(old(x / 255)), rtol=1e-5, atol=1e-6)
+        assert add_input_scaling(new) is new
+    functional.save(tmp_path / "old.keras")
+    loaded = load_model(tmp_path / "old.keras")
+    assert scales_its_input(loaded)
+    np.testing.assert_allclose(np.asarray(loaded(x)), np.asarray(functional(x / 255)), rtol=1e-5, atol=1e-6)
 
 
 def test_squeeze_excite_adds_a_gate_per_stage():
@@ -193,7 +242,7 @@ def test_weight_averaging_validates_and_checkpoints_the_averaged_weights(tmp_pat
     assert len(seen) == 3 and min(seen[:-1]) > 0 and seen[-1] == 0
     best = int(np.argmax(hist["val_accuracy"]))
     saved = keras.models.load_model(tmp_path / "best.keras")
-    from fer_utils.data import make_dataset
+    from fer_utils.pipeline import make_dataset
 
     loss, acc = saved.evaluate(make_dataset(x[128:], y[128:], batch_size=256), verbose=0)[:2]
     assert acc == pytest.approx(hist["val_accuracy"][best], abs=1e-6)  # the checkpoint is what was validated
