@@ -40,7 +40,7 @@ def test_train_model_builds_and_trains_inside_the_strategy(faces, kind, tmp_path
     if kind == "mirrored":
         assert "Mirrored" in type(getattr(var, "value", var)).__name__
     assert (tmp_path / kind / "best.keras").is_file()
-    assert model.predict(x[:4, ..., None] / 255.0, verbose=0).shape == (4, 7)
+    assert model.predict(x[:4, ..., None].astype(np.float32), verbose=0).shape == (4, 7)
 
 
 def test_a_different_run_in_the_same_folder_does_not_resume_the_old_backup(tmp_path, capsys):

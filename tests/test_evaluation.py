@@ -13,6 +13,7 @@ import pytest  # noqa: E402
 
 from fer_utils import evaluation, plots  # noqa: E402
 from fer_utils.config import CLASS_NAMES  # noqa: E402
+from fer_utils.models import rescaling  # noqa: E402
 
 # Six faces of three classes. Each row puts 0.6 on the prediction, 0.3 on a second class and
 # 0.02 on each of the other five.
@@ -97,7 +98,8 @@ def test_predict_proba_with_tta_averages_views():
     faces = np.random.default_rng(1).integers(0, 256, (5, 48, 48), dtype=np.uint8)
     plain = evaluation.predict_proba(model, faces)
     tta = evaluation.predict_proba(model, faces, tta=True)
-    manual = np.mean([model.predict(v, verbose=0) for v in evaluation.tta_views(faces[..., None] / 255.0)], axis=0)
+    views = evaluation.tta_views(faces[..., None].astype(np.float32))  # pixels 0..255, as models take them
+    manual = np.mean([model.predict(v, verbose=0) for v in views], axis=0)
     assert plain.shape == tta.shape == (5, 7)
     np.testing.assert_allclose(tta, manual, atol=1e-5)
     np.testing.assert_allclose(tta.sum(1), 1, atol=1e-5)
@@ -108,7 +110,7 @@ def test_evaluate_model_scores_each_named_set_from_the_models_own_predictions():
 
     # a "model" that answers the class written in the top-left pixel (0..6 -> grey level 10 * class)
     inp = keras.Input((48, 48, 1))
-    level = keras.layers.Lambda(lambda t: t[:, 0, 0, :] * 255.0 / 10.0)(inp)
+    level = keras.layers.Lambda(lambda t: t[:, 0, 0, :] / 10.0)(inp)  # models take pixels 0..255
     logits = keras.layers.Lambda(lambda v: -((v - keras.ops.arange(7, dtype="float32")) ** 2) * 50.0)(level)
     model = keras.Model(inp, keras.layers.Softmax()(logits))
     y = np.array([0, 1, 2, 3, 4, 5, 6, 3])
@@ -146,15 +148,15 @@ def bar_model():
     rng = np.random.default_rng(0)
     x, y = _bar_images(1500, rng)
     inp = keras.Input((48, 48, 1))
-    h = keras.layers.Conv2D(8, 3, padding="same", activation="relu")(inp)
+    h = keras.layers.Conv2D(8, 3, padding="same", activation="relu")(rescaling()(inp))  # as every course model
     h = keras.layers.MaxPooling2D()(h)
     h = keras.layers.Conv2D(16, 3, padding="same", activation="relu", name="last_conv")(h)
     out = keras.layers.Dense(7, activation="softmax")(keras.layers.GlobalMaxPooling2D()(h))
     model = keras.Model(inp, out)
     model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
-    model.fit(x[..., None] / 255.0, y, epochs=6, batch_size=32, verbose=0)
+    model.fit(x[..., None].astype(np.float32), y, epochs=6, batch_size=32, verbose=0)
     xt, yt = _bar_images(200, np.random.default_rng(1))
-    acc = model.evaluate(xt[..., None] / 255.0, yt, verbose=0)[1]
+    acc = model.evaluate(xt[..., None].astype(np.float32), yt, verbose=0)[1]
     assert acc > 0.9, f"the bar model did not learn its task (accuracy {acc:.2f})"
     return model
 

@@ -128,7 +128,7 @@ def test_face_crop_is_classified_directly(classifier, model):
     face = np.random.default_rng(0).integers(0, 256, (48, 48), dtype=np.uint8)
     r = prediction.predict_image(classifier, face)
     assert len(r) == 1 and r[0].box == (0, 0, 48, 48)
-    direct = model.predict(face[None, ..., None] / 255.0, verbose=0)[0]
+    direct = model.predict(face[None, ..., None].astype(np.float32), verbose=0)[0]  # pixels 0..255
     np.testing.assert_allclose(list(r[0].probabilities.values()), direct, atol=1e-5)
 
 
