@@ -42,15 +42,19 @@ def load_image(path: str | os.PathLike, color: bool = False) -> np.ndarray:
             img.load()
             img = ImageOps.exif_transpose(img)
             if color and img.mode in ("RGB", "RGBA", "P", "CMYK", "YCbCr", "LA", "PA"):
-                rgba = img.convert("RGBA")
-                white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-                return np.asarray(Image.alpha_composite(white, rgba).convert("RGB"))
+                return np.asarray(_on_white(img).convert("RGB"))
             gray = to_gray_uint8(img, size=None)
             return np.stack([gray] * 3, axis=-1) if color else gray  # grayscale and 16-bit images
     except Image.DecompressionBombError as err:
         raise InputFileError(f"{path}: image too large to open safely ({err}).") from None
     except (OSError, SyntaxError, ValueError) as err:
         raise InputFileError(f"{path}: not a readable image ({err}).") from None
+
+
+def _on_white(img: Image.Image) -> Image.Image:
+    """``img`` as RGBA composited on white (transparent pixels become white)."""
+    rgba = img.convert("RGBA")
+    return Image.alpha_composite(Image.new("RGBA", rgba.size, (255, 255, 255, 255)), rgba)
 
 
 def to_gray_uint8(img: Image.Image, size: int | None = IMG_SIZE) -> np.ndarray:
@@ -60,9 +64,7 @@ def to_gray_uint8(img: Image.Image, size: int | None = IMG_SIZE) -> np.ndarray:
     to 0..255 from their own range. ``size`` resizes to ``size x size`` (None keeps it).
     """
     if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
-        rgba = img.convert("RGBA")
-        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        img = Image.alpha_composite(background, rgba)
+        img = _on_white(img)
     if img.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
         arr = np.asarray(img, dtype=np.float64)
         top = 65535.0 if img.mode.startswith("I;16") or arr.max() > 255 else 255.0
@@ -74,8 +76,10 @@ def to_gray_uint8(img: Image.Image, size: int | None = IMG_SIZE) -> np.ndarray:
     return np.asarray(gray, dtype=np.uint8)
 
 
-def crop_face(gray: np.ndarray, box: tuple[int, int, int, int], margin: float = 0.1) -> np.ndarray:
-    """The face in ``box`` plus a ``margin`` (fraction of its size), as 48x48 uint8."""
+def crop_face(gray: np.ndarray, box: tuple[int, int, int, int], margin: float) -> np.ndarray:
+    """The face in ``box`` plus a ``margin`` (fraction of its size), as 48x48 uint8.
+
+    Each detector frames faces differently: ``detection.CROP_MARGIN`` owns its margin."""
     x, y, w, h = box
     mx, my = int(w * margin), int(h * margin)
     x0, y0 = max(0, x - mx), max(0, y - my)

@@ -73,7 +73,7 @@ def main() -> None:
     pinned = one_core()
     import numpy as np
 
-    from fer_utils.detection import detect_faces
+    from fer_utils.detection import CROP_MARGIN, detect_faces
     from fer_utils.images import crop_face, to_model_input
     from fer_utils.prediction import FaceClassifier, load_model
     from fer_utils.runtime import hardware_description
@@ -104,7 +104,7 @@ def main() -> None:
         detect_photo_ms = median_ms(lambda: detect_faces(gray, "haar"), 20)  # Haar at photo settings
         detect_faces(gray)  # load MTCNN outside the timing
         detect_mtcnn_ms = median_ms(lambda: detect_faces(gray), 20)  # the photo default, MTCNN
-        crop_ms = median_ms(lambda: crop_face(gray, boxes[0]), 200) if boxes else float("nan")
+        crop_ms = median_ms(lambda: crop_face(gray, boxes[0], CROP_MARGIN["haar"]), 200) if boxes else float("nan")
         process_video(clf, video, max_frames=10)  # warm-up
         stats = process_video(clf, video)
         stats_out = process_video(clf, video, output=Path(tmp) / "annotated.mp4")
