@@ -1,4 +1,4 @@
-"""One place for the course's constants: class names, image size, paths and run profiles.
+"""One place for the course's constants: class names, image size, pixel range, paths and run profiles.
 
 Nothing else in the project repeats these values; import them from here.
 """

@@ -1,9 +1,9 @@
 """Predict emotions: load a model, classify 48x48 faces, find and classify the faces of a photo, draw.
 
 ``predict_image`` is the whole path for one photo: ``detection.detect_faces`` finds the faces,
-``images.crop_face`` makes each a 48x48 uint8 face, ``classify_faces`` scales them with
-``images.to_model_input`` and runs the model once for all of them. ``load_model`` is the one
-function that loads a model for the CLI and notebooks 05/06 (``course_model``).
+``images.crop_face`` makes each a 48x48 uint8 face, ``classify_faces`` makes them one float32
+batch with ``images.to_model_input`` (the model scales the pixels itself) and runs the model once.
+``load_model`` is the one function that loads a model for the CLI and notebooks 05/06 (``course_model``).
 """
 
 from __future__ import annotations
