@@ -33,9 +33,7 @@ def tta_views(x: np.ndarray, shift: int = 2) -> list[np.ndarray]:
 
 def predict_proba(model, x: np.ndarray, batch_size: int = 256, tta: bool = False) -> np.ndarray:
     """Class probabilities ``(N, 7)`` for uint8 faces ``(N, 48, 48)`` (or float32 pixels 0..255)."""
-    x = to_model_input(x) if x.dtype == np.uint8 else np.asarray(x, np.float32)
-    if x.ndim == 3:
-        x = x[..., None]
+    x = to_model_input(x)  # uint8 or float alike: no scaling any more, only dtype and channel axis
     views = tta_views(x) if tta else [x]
     # one predict call over all views (fewer tf.function retraces than one call per view)
     probs = model.predict(np.concatenate(views), batch_size=batch_size, verbose=0)
