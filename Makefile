@@ -9,8 +9,13 @@ export PYTHONHASHSEED ?= 0
 help:
 	@echo "make install         install everything (python -m pip install -r requirements.txt)"
 	@echo "make course          run the six notebooks headless; executed copies + figures in $(OUT)"
+	@echo "make help            this list"
 	@echo "make test            lint + unit tests + the notebooks under nbval (use FER_PROFILE=smoke)"
+	@echo "make data-source     which data the tests and notebooks will use (part of make test)"
 	@echo "make lint            ruff check and ruff format --check (rules in pyproject.toml)"
+	@echo "make test-unit       pytest tests/ on PYTEST_WORKERS processes (default auto: one per core)"
+	@echo "make test-notebooks  the six notebooks under nbval; they write to TEST_OUT=$(TEST_OUT)"
+	@echo "make test-report     the report from what test-notebooks wrote must be complete"
 	@echo "make report          one HTML page from the outputs of a course run (for instructors)"
 	@echo "make benchmark       training/inference speed: course setup vs the plain Keras default"
 	@echo "make benchmark-prediction  face latency and video frames/s on one CPU core"
@@ -18,6 +23,7 @@ help:
 	@echo "make lab             open JupyterLab in notebooks/"
 	@echo "make assignments     student notebooks (no solutions), autograders and rubric in $(DIST)"
 	@echo "make grade SUBMISSIONS=folder   grade one sub-folder or .zip per student: $(DIST)/grades/gradebook.csv"
+	@echo "make clean           delete outputs/, data/cache/ and .pytest_cache (not the dataset, not dist/)"
 
 install:
 	$(PYTHON) -m pip install -r requirements.txt
@@ -35,8 +41,10 @@ lint:
 	$(PYTHON) -m ruff check fer_utils scripts tests
 	$(PYTHON) -m ruff format --check fer_utils scripts tests
 
+# one pytest process per core (pytest-xdist); tests marked xdist_group share a worker (tests/conftest.py)
+PYTEST_WORKERS ?= auto
 test-unit:
-	$(PYTHON) -m pytest -rs tests
+	$(PYTHON) -m pytest -rs -n $(PYTEST_WORKERS) --dist loadgroup tests
 
 # the notebooks write to TEST_OUT, so a smoke test never overwrites the models and figures of your course run
 TEST_OUT ?= $(CURDIR)/outputs/test

@@ -114,11 +114,17 @@ def _print_table(records: list[dict]) -> None:
 
 def cmd_video(args) -> int:
     from .images import InputFileError
-    from .video import process_video
+    from .video import open_video, process_video
 
     if (args.input is None) == (args.camera is None):
         _error("give either a video file INPUT or --camera INDEX (not both).")
         return 2
+    if args.input is not None:  # fail fast, and without FFmpeg's own lines: TensorFlow takes seconds to import
+        try:
+            open_video(args.input).release()
+        except InputFileError as err:
+            _error(str(err))
+            return 1
     try:
         classifier = _load_classifier(args.model)
     except InputFileError as err:

@@ -362,7 +362,7 @@ def load_fer2013(
             )
         if use_cache:
             cache_file.parent.mkdir(parents=True, exist_ok=True)
-            tmp = cache_file.with_suffix(".tmp.npz")
+            tmp = cache_file.with_suffix(f".{os.getpid()}.tmp.npz")  # one per process: parallel runs never mix
             np.savez(
                 tmp,
                 skipped=np.array(skipped, dtype=str).reshape(-1, 2),

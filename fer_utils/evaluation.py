@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .config import CLASS_NAMES, NUM_CLASSES
+from .config import CLASS_NAMES, NUM_CLASSES, PRIVATE_NO_TWINS, PRIVATE_TEST
 from .images import to_model_input
 
 
@@ -115,6 +115,40 @@ def summary_table(metrics: dict):
     return pd.DataFrame(summary_rows(metrics)).T.astype({"n": int}).round(4)
 
 
+def twin_split_table(metrics: dict):
+    """PrivateTest on all faces (the literature's number), without the faces that have a twin in
+    ``train/``, and on those twins alone: n, accuracy and macro-F1 side by side.
+
+    ``metrics`` is :func:`evaluate_model`'s (or ``metrics.json``'s) dictionary with ``PrivateTest``
+    and ``PrivateTest_no_twins`` (``config.PRIVATE_NO_TWINS``, a test set of ``protocol.Splits``). The
+    twins' row comes from the difference of the two confusion matrices; it is empty without twins.
+    """
+    import pandas as pd
+
+    missing = [k for k in (PRIVATE_TEST, PRIVATE_NO_TWINS) if k not in metrics]
+    if missing:
+        raise ValueError(f"twin_split_table needs metrics for {' and '.join(missing)}: evaluate splits.tests.")
+    full, alone = metrics[PRIVATE_TEST], metrics[PRIVATE_NO_TWINS]
+    twins_cm = np.asarray(full["confusion_matrix"]) - np.asarray(alone["confusion_matrix"])
+    rows = {
+        "all faces": (full["n"], full["accuracy"], full["macro"]["f1"]),
+        "without train/ twins": (alone["n"], alone["accuracy"], alone["macro"]["f1"]),
+    }
+    n_twins = int(twins_cm.sum())
+    if n_twins:
+        from sklearn.metrics import f1_score
+
+        t, p = np.nonzero(twins_cm)
+        y_true, y_pred = np.repeat(t, twins_cm[t, p]), np.repeat(p, twins_cm[t, p])
+        f1 = f1_score(y_true, y_pred, labels=list(range(NUM_CLASSES)), average="macro", zero_division=0)
+        rows["train/ twins only"] = (n_twins, float(np.trace(twins_cm)) / n_twins, float(f1))
+    else:
+        rows["train/ twins only"] = (0, np.nan, np.nan)
+    table = pd.DataFrame.from_dict(rows, orient="index", columns=["n", "accuracy", "macro_f1"])
+    table.index.name = PRIVATE_TEST
+    return table.astype({"n": int}).round(4)
+
+
 def per_class_table(m: dict):
     """Precision, recall, F1 and support per class, plus macro and weighted averages."""
     import pandas as pd
@@ -164,32 +198,91 @@ def last_conv_layer(model) -> str:
     raise ValueError(f"Model {model.name} has no Conv2D layer for Grad-CAM.")
 
 
+def gradcam_layer(model) -> str:
+    """Name of the layer whose output Grad-CAM weighs: the last feature map after its activation.
+
+    That is the last layer after the model's last ``Conv2D`` with a 4-D output at that
+    convolution's resolution (in the course models ``blockN_convM_relu``, or the
+    squeeze-excitation product ``blockN_se_scale``; the convolution itself when its activation
+    is fused into it). Dropout and layers at another resolution (pooling, global averages) are passed over.
+    """
+    import keras
+
+    conv = model.get_layer(last_conv_layer(model))
+    size = tuple(conv.output.shape[1:3])
+    name = conv.name
+    for layer in model.layers[model.layers.index(conv) + 1 :]:
+        shape = tuple(layer.output.shape)
+        if len(shape) == 4 and shape[1:3] == size and not isinstance(layer, keras.layers.Dropout):
+            name = layer.name
+    return name
+
+
+def _gradcam_model(model, layer_name: str):
+    """A Keras model from ``model``'s input to (the layer ``layer_name``'s output, the input of the
+    last layer), built on a fresh graph so it also works for models sharing their layers with an
+    older model (``models.add_input_scaling``)."""
+    import keras
+
+    head, taps = model.layers[-1], {}
+
+    def call(layer, *args, **kwargs):
+        out = layer(*args, **kwargs)
+        if layer.name == layer_name:
+            taps["features"] = out
+        if layer is head:
+            taps["head_input"] = args[0]
+        return out
+
+    if isinstance(model, keras.Sequential):  # clone_model takes no call_function for these
+        inputs = x = keras.Input(model.input_shape[1:])
+        for layer in model.layers:
+            x = call(layer, x)
+    else:
+        inputs = keras.models.clone_model(model, clone_function=lambda layer: layer, call_function=call).inputs
+    return keras.Model(inputs, [taps["features"], taps["head_input"]])
+
+
+def _class_scores(head, head_input):
+    """The class scores before the softmax, in float32: the last layer's ``x @ kernel + bias`` when
+    it is a softmax ``Dense``, its input when it is a softmax activation, else its output."""
+    import keras
+    import tensorflow as tf
+
+    activation = getattr(head, "activation", None)
+    is_softmax = getattr(activation, "__name__", "") == "softmax"
+    if isinstance(head, keras.layers.Dense) and is_softmax:
+        scores = tf.matmul(tf.cast(head_input, tf.float32), tf.cast(head.kernel, tf.float32))
+        return scores + tf.cast(head.bias, tf.float32) if head.use_bias else scores
+    if isinstance(head, keras.layers.Softmax) or (isinstance(head, keras.layers.Activation) and is_softmax):
+        return tf.cast(head_input, tf.float32)
+    return tf.cast(head(head_input), tf.float32)
+
+
 def grad_cam(model, face: np.ndarray, class_index: int | None = None, layer_name: str | None = None) -> np.ndarray:
     """Grad-CAM heatmap (values in [0, 1], the face's spatial size) for one face.
 
     ``face``: uint8 ``(48, 48)`` or float32 ``(48, 48, 1)`` (pixels 0..255). ``class_index`` defaults to the
-    predicted class. The heatmap weights the last conv layer's activations by the average
-    gradient of the class score (Selvaraju et al., 2017), keeps the positive part and
-    upsamples it to the input size.
+    predicted class. As in Selvaraju et al. (2017) and the Keras Grad-CAM example: the gradient of
+    the class score before the softmax with respect to the last feature map after its activation
+    (``gradcam_layer``: 6x6 in the course's VGG), averaged over the map, weighs its channels; the
+    positive part of the weighted sum is upsampled (bilinear) to the input size. Computed in float32.
     """
-    import keras
     import tensorflow as tf
 
     x = to_model_input(face) if np.asarray(face).dtype == np.uint8 else np.asarray(face, np.float32)[None]
     if x.ndim == 3:
         x = x[..., None]
-    layer = model.get_layer(layer_name or last_conv_layer(model))
-    # the activation after the conv (and its batch norm), if the model has one
-    grad_model = keras.Model(model.inputs, [layer.output, model.output])
-    inputs = tf.convert_to_tensor(x)
+    grad_model = _gradcam_model(model, layer_name or gradcam_layer(model))
     with tf.GradientTape() as tape:
-        conv_out, preds = grad_model(inputs, training=False)
+        features, head_input = grad_model(tf.convert_to_tensor(x), training=False)
+        scores = _class_scores(model.layers[-1], head_input)
         if class_index is None:
-            class_index = int(tf.argmax(preds[0]))
-        score = preds[:, class_index]
-    grads = tape.gradient(score, conv_out)
-    weights = tf.reduce_mean(tf.cast(grads, tf.float32), axis=(1, 2))
-    cam = tf.nn.relu(tf.reduce_sum(tf.cast(conv_out, tf.float32) * weights[:, None, None, :], axis=-1))[0]
+            class_index = int(tf.argmax(scores[0]))
+        score = scores[:, class_index]
+    grads = tf.cast(tape.gradient(score, features), tf.float32)
+    weights = tf.reduce_mean(grads, axis=(1, 2))  # one weight per channel
+    cam = tf.nn.relu(tf.reduce_sum(tf.cast(features, tf.float32) * weights[:, None, None, :], axis=-1))[0]
     cam = tf.image.resize(cam[..., None], x.shape[1:3], method="bilinear")[..., 0].numpy()
     top = cam.max()
     return cam / top if top > 0 else cam

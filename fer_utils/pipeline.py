@@ -12,6 +12,17 @@ import numpy as np
 from .config import CLASS_NAMES, PIXEL_MAX
 
 
+def layer_seeds(seed: int | None, n: int) -> list[int | None]:
+    """``n`` independent seeds derived from one (``None`` stays ``None``: fresh random draws).
+
+    ``numpy.random.SeedSequence`` spreads one seed into unrelated integers, so random layers
+    seeded from one run seed never share a stream.
+    """
+    if seed is None:
+        return [None] * n
+    return [int(s) for s in np.random.SeedSequence(seed).generate_state(n)]
+
+
 def augmentation_layers(
     rotation: float = 0.05,
     zoom: float = 0.1,
@@ -27,22 +38,29 @@ def augmentation_layers(
     draws a probability in [0, erasing] and that share of its faces get a mid-grey patch
     (measured at 0.5: about a quarter of the faces, patches of 2-18% of the face).
     These replace Keras 2's removed ``ImageDataGenerator``.
+
+    ``seed`` makes the draws reproducible. Each layer gets its own seed derived from it
+    (``layer_seeds``): Keras layers given the same seed draw the same random stream, so
+    rotation, zoom, shift and flip would move together instead of independently.
     """
     import keras
 
+    flip_seed, rotation_seed, zoom_seed, translation_seed, erasing_seed = layer_seeds(seed, 5)
     layers = []
     if flip:
-        layers.append(keras.layers.RandomFlip("horizontal", seed=seed))
+        layers.append(keras.layers.RandomFlip("horizontal", seed=flip_seed))
     if rotation:
-        layers.append(keras.layers.RandomRotation(rotation, fill_mode="reflect", seed=seed))
+        layers.append(keras.layers.RandomRotation(rotation, fill_mode="reflect", seed=rotation_seed))
     if zoom:
-        layers.append(keras.layers.RandomZoom(zoom, fill_mode="reflect", seed=seed))
+        layers.append(keras.layers.RandomZoom(zoom, fill_mode="reflect", seed=zoom_seed))
     if translation:
-        layers.append(keras.layers.RandomTranslation(translation, translation, fill_mode="reflect", seed=seed))
+        layers.append(
+            keras.layers.RandomTranslation(translation, translation, fill_mode="reflect", seed=translation_seed)
+        )
     if erasing:
         layers.append(
             keras.layers.RandomErasing(
-                erasing, scale=(0.02, 0.2), fill_value=PIXEL_MAX / 2, value_range=(0, PIXEL_MAX), seed=seed
+                erasing, scale=(0.02, 0.2), fill_value=PIXEL_MAX / 2, value_range=(0, PIXEL_MAX), seed=erasing_seed
             )
         )
     return keras.Sequential(layers, name="augmentation")

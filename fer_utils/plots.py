@@ -243,3 +243,39 @@ def comparison_bars(
     ax.set(xlabel=metric, title=title)
     ax.set_xlim(0, min(1.0, df[metric].max() * 1.18 + 0.02))
     return _finish(fig, save)
+
+
+def twin_distances(
+    distances: dict[str, np.ndarray], threshold: float, exact_below: float | None = None, save=None, top: float = 60.0
+):
+    """Histograms (log-scale counts) of each face's distance to its nearest ``train/`` face, one per
+    set, with the twin threshold as a vertical line (``fer_utils.twins``); beyond ``exact_below``
+    (shaded) the distances are upper bounds."""
+    fig, ax = plt.subplots(figsize=(9, 4))
+    if exact_below is not None:
+        ax.axvspan(exact_below, top + 0.5, color="grey", alpha=0.12, label=f"beyond {exact_below:g}: upper bounds")
+    bins = np.arange(0, top + 0.5, 0.5)
+    for name, d in distances.items():
+        ax.hist(np.clip(np.asarray(d, float), 0, top), bins=bins, histtype="step", lw=1.5, label=f"{name} ({len(d):,})")
+    ax.axvline(threshold, color="tab:red", ls="--", lw=1.2, label=f"twin threshold {threshold:g}")
+    ax.set_yscale("log")
+    ax.set(
+        xlabel=f"distance to the nearest train/ face (grey levels; {top:g} = {top:g} or more)",
+        ylabel="faces (log scale)",
+        title="How far each face is from its nearest train/ face",
+    )
+    ax.legend(fontsize=8)
+    return _finish(fig, save)
+
+
+def face_pairs(pairs: list[tuple[np.ndarray, np.ndarray, str]], save=None, title: str = "Pairs"):
+    """Pairs of faces side by side, one pair per column, each with its caption above."""
+    fig, axes = plt.subplots(2, max(1, len(pairs)), figsize=(2.1 * max(1, len(pairs)), 4.6), squeeze=False)
+    for ax in axes.ravel():
+        ax.axis("off")
+    for c, (a, b, caption) in enumerate(pairs):
+        axes[0, c].imshow(a, cmap="gray", vmin=0, vmax=255)
+        axes[1, c].imshow(b, cmap="gray", vmin=0, vmax=255)
+        axes[0, c].set_title(caption, fontsize=8)
+    fig.suptitle(title)
+    return _finish(fig, save)

@@ -43,27 +43,71 @@ class FaceResult:
 
 
 # --------------------------------------------------------------------------- models
-def load_model(path: str | os.PathLike | None = None):
-    """Load a Keras model (default: the model shipped with ``fer_utils``) in safe mode.
+MODEL_SUFFIXES = (".keras", ".h5", ".hdf5")  # what Keras 3's load_model reads
+_HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 
-    A model saved before the models scaled their own input (it expects pixels in [0, 1]) gets a
-    rescaling layer in front (``models.add_input_scaling``), so every loaded model takes 0..255.
-    """
-    import keras
 
-    from .models import add_input_scaling
+def check_model_file(path: str | os.PathLike) -> Path:
+    """Raise ``InputFileError`` (one line: the file, what is wrong, what to do) when ``path`` cannot
+    be a Keras model file: missing, a folder, another format, empty, or a ``.keras`` / ``.h5`` file
+    whose bytes are not a zip / HDF5 archive (corrupt or incomplete). Imports no TensorFlow."""
+    import zipfile
 
-    path = Path(path) if path else config.SHIPPED_MODEL
+    path = Path(path)
+    again = "copy or download it again, or train a new one (notebook 03 or scripts/train_recipe.py)"
     if not path.exists():
         raise InputFileError(
             f"{path}: model file not found. Train one with notebook 03 (it saves "
             f"{config.OUTPUT_DIR / 'models' / 'fer_cnn.keras'}) or scripts/train_recipe.py, "
             "or pass --model PATH."
         )
+    if path.is_dir():
+        inside = sorted(path.glob("*.keras"))
+        if (path / "saved_model.pb").exists():
+            what = "a TensorFlow SavedModel folder, which Keras 3 cannot load; re-save it with model.save('name.keras')"
+        elif inside:
+            what = f"a folder, not a model file; pass the model file inside it, e.g. --model {inside[0]}"
+        else:
+            what = "a folder, not a model file; pass a .keras file, e.g. --model outputs/models/fer_cnn_best.keras"
+        raise InputFileError(f"{path}: is {what}.")
+    if path.suffix.lower() not in MODEL_SUFFIXES:
+        raise InputFileError(
+            f"{path}: not a Keras model file (Keras 3 loads .keras and .h5 files); "
+            "pass a model saved with model.save('name.keras')."
+        )
+    if path.stat().st_size == 0:
+        raise InputFileError(f"{path}: not a Keras model file (empty, 0 bytes); {again}.")
+    if path.suffix.lower() == ".keras" and not zipfile.is_zipfile(path):
+        raise InputFileError(f"{path}: not a Keras model file (corrupt or incomplete: not a zip archive); {again}.")
+    if path.suffix.lower() != ".keras":
+        with open(path, "rb") as f:
+            if f.read(len(_HDF5_SIGNATURE)) != _HDF5_SIGNATURE:
+                raise InputFileError(f"{path}: not a Keras model file (corrupt or incomplete: not HDF5); {again}.")
+    return path
+
+
+def load_model(path: str | os.PathLike | None = None):
+    """Load a Keras model (default: the model shipped with ``fer_utils``) in safe mode.
+
+    A model saved before the models scaled their own input (it expects pixels in [0, 1]) gets a
+    rescaling layer in front (``models.add_input_scaling``), so every loaded model takes 0..255.
+    A file that is not a model raises ``InputFileError`` with one line (``check_model_file``),
+    before TensorFlow is imported when the bytes alone tell.
+    """
+    path = check_model_file(path if path else config.SHIPPED_MODEL)
+    import keras
+
+    from .models import add_input_scaling
+
     try:
         model = keras.models.load_model(path, safe_mode=True, compile=False)
-    except Exception as err:  # Keras raises many types for a bad file
-        raise InputFileError(f"{path}: not a Keras model file ({type(err).__name__}: {err}).") from None
+    except Exception as err:  # Keras raises many types, with messages of several lines
+        reason = (str(err).strip().splitlines() or [""])[0]
+        reason = reason if len(reason) <= 120 else reason[:117] + "..."
+        raise InputFileError(
+            f"{path}: not a Keras model file this Keras {keras.__version__} can load "
+            f"({type(err).__name__}: {reason}); re-save it with model.save('name.keras') or train a new one."
+        ) from None
     return add_input_scaling(model)
 
 

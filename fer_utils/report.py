@@ -71,7 +71,8 @@ def _float_cell(v: float) -> str:
     return f"{int(v):,}" if v.is_integer() else f"{v:.3f}"
 
 
-def _table(rows: list[dict] | dict, index_name: str = "") -> str:
+def _table(rows, index_name: str = "") -> str:
+    """An HTML table of a DataFrame, a list of row dicts, or a dict of *columns* (pandas' reading)."""
     import pandas as pd
 
     df = pd.DataFrame(rows)
@@ -272,9 +273,12 @@ def _section_body(title: str, m: dict) -> str:
             text += "<h3>Per class (PrivateTest)</h3>" + _table(per)
         return text
     if title == "Confusion matrix" and priv:
+        import pandas as pd
+
         names = list(priv["per_class"])
-        rows = {t: dict(zip(names, r)) for t, r in zip(names, priv["confusion_matrix"])}
-        return "<p>PrivateTest, rows = true emotion, columns = prediction.</p>" + _table(rows)
+        counts = pd.DataFrame(priv["confusion_matrix"], index=names, columns=names)  # row i: true class i
+        counts.columns.name = "true \\ predicted"
+        return "<p>PrivateTest, rows = true emotion, columns = prediction.</p>" + _table(counts)
     if title == "Most confused pairs":
         pairs = m.get("confused_pairs")
         return _table(pairs) if pairs else "<p class='missing'>No confused pairs in metrics.json.</p>"

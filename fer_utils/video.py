@@ -70,6 +70,32 @@ class ProbabilitySmoother:
         return smoothed
 
 
+def quiet_opencv() -> None:
+    """Keep OpenCV's warnings and FFmpeg's messages (e.g. ``moov atom not found`` for a broken
+    file) off the terminal: failures are reported as one line by the caller. Only sets the
+    environment variables the user has not set; they count from the first video opened."""
+    os.environ.setdefault("OPENCV_LOG_LEVEL", "ERROR")
+    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # AV_LOG_QUIET
+
+
+def open_video(source: str | int | os.PathLike):
+    """An opened ``cv2.VideoCapture`` of a video file or a camera index, quietly
+    (``quiet_opencv``); ``InputFileError`` with one line when it cannot be opened."""
+    import cv2
+
+    if isinstance(source, (str, os.PathLike)) and not Path(source).is_file():
+        raise InputFileError(
+            f"{source}: " + ("is a folder, not a video file." if Path(source).is_dir() else "no such video file.")
+        )
+    quiet_opencv()
+    cap = cv2.VideoCapture(source if isinstance(source, int) else str(source))
+    if not cap.isOpened():
+        cap.release()
+        what = f"camera {source}" if isinstance(source, int) else f"{source}"
+        raise InputFileError(f"{what}: cannot be opened as a video (unsupported format, or no camera).")
+    return cap
+
+
 @dataclass
 class VideoStats:
     frames: int
@@ -110,12 +136,7 @@ def process_video(
     import cv2
 
     classifier = model if isinstance(model, FaceClassifier) else FaceClassifier(model)
-    if isinstance(source, (str, os.PathLike)) and not Path(source).exists():
-        raise InputFileError(f"{source}: no such video file.")
-    cap = cv2.VideoCapture(source if isinstance(source, int) else str(source))
-    if not cap.isOpened():
-        what = f"camera {source}" if isinstance(source, int) else f"{source}"
-        raise InputFileError(f"{what}: cannot be opened as a video (unsupported format, or no camera).")
+    cap = open_video(source)
     fps_in = cap.get(cv2.CAP_PROP_FPS) or 25.0
     writer, smoother = None, ProbabilitySmoother(window=max(1, smooth))
     boxes: list[tuple[int, int, int, int]] = []

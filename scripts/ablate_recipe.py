@@ -66,7 +66,7 @@ def recipe_for(name: str, epochs: int):
     model_kwargs, cfg = recipe(config.get_profile("laptop"))
     _, model_over, cfg_over, extras = VARIANTS[name]
     model_kwargs = {**model_kwargs, "width": 24, **model_over}
-    cfg = replace(cfg, **{"epochs": epochs, "patience": 10_000, "class_weight": "sqrt", **cfg_over})
+    cfg = replace(cfg, **{"epochs": epochs, "patience": 10_000, "class_weight": "sqrt", "ema": 0.0, **cfg_over})
     return model_kwargs, cfg, extras
 
 

@@ -33,7 +33,7 @@ def main() -> None:
     ap.add_argument("--width", type=int, default=None, help="override the profile's model width")
     ap.add_argument("--class-weight", default=None, choices=["balanced", "sqrt"])
     ap.add_argument("--erasing", type=float, default=0.0, help="random erasing (0.5: about a quarter of the faces)")
-    ap.add_argument("--ema", type=float, default=0.0, help="average the weights with this momentum (e.g. 0.999)")
+    ap.add_argument("--ema", type=float, default=None, help="averaging momentum (default: the recipe's, 0 = off)")
     ap.add_argument("--seed", type=int, default=None, help="override the recipe's seed")
     ap.add_argument("--precision", default="auto")
     args = ap.parse_args()
@@ -48,7 +48,8 @@ def main() -> None:
         model_kwargs["width"] = args.width
     cfg.class_weight = args.class_weight
     cfg.erasing = args.erasing
-    cfg.ema = args.ema
+    if args.ema is not None:
+        cfg.ema = args.ema
     if args.seed is not None:
         cfg.seed = args.seed
     policy = setup_precision(args.precision)

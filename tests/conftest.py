@@ -33,6 +33,15 @@ def real_data(real_data_dir):
     return load_fer2013(real_data_dir, verbose=False)
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under pytest-xdist (``--dist loadgroup``, as in ``make test-unit``) the real-data tests share one
+    worker, so FER-2013 is decoded (or read from ``data/cache``) once, not once per worker."""
+    for item in items:
+        if "real_data_dir" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.xdist_group("fer2013"))
+
+
 def write_face(path: Path, value: int = 128, mode: str = "L", size: int = 48) -> Path:
     """Write a small test image of the given mode and size."""
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -174,6 +174,119 @@ def test_grad_cam_has_the_input_size_and_its_peak_follows_the_bar(bar_model):
     assert len(set(peaks)) == 3
 
 
+def _patch_faces(n: int, rng, size: int = 10):
+    """Noise faces with a bright striped patch near the top-left or the bottom-right corner (at
+    random) and a solid bright square of the same size at the other one. The stripes decide the
+    class (horizontal 0, vertical 1); the square is a distractor. Returns faces, labels and the
+    top-left corner of each striped patch."""
+    x = rng.integers(0, 120, (n, 48, 48)).astype(np.uint8)
+    y = rng.integers(0, 2, n)
+    corners = np.zeros((n, 2), int)
+    for i in range(n):
+        top_left, bottom_right = rng.integers(3, 10, 2), rng.integers(29, 36, 2)
+        (r, c), (dr, dc) = (top_left, bottom_right) if rng.random() < 0.5 else (bottom_right, top_left)
+        stripes = np.zeros((size, size), np.uint8)
+        if y[i] == 0:
+            stripes[::3] = 255
+        else:
+            stripes[:, ::3] = 255
+        x[i, r : r + size, c : c + size] = np.maximum(x[i, r : r + size, c : c + size], stripes)
+        x[i, dr : dr + size, dc : dc + size] = 255
+        corners[i] = r, c
+    return x, y, corners
+
+
+@pytest.fixture(scope="module")
+def patch_model():
+    """A small BN-VGG of the course (conv-BN-ReLU blocks, global average pooling, softmax) trained
+    for a few epochs on ``_patch_faces``."""
+    import keras
+
+    from fer_utils.models import build_vgg_bn
+
+    keras.utils.set_random_seed(0)
+    x, y, _ = _patch_faces(300, np.random.default_rng(0))
+    model = build_vgg_bn(width=8, blocks=3, convs_per_block=1, dropout=0, block_dropout=0, dense_units=0)
+    model.compile(keras.optimizers.Adam(3e-3), "sparse_categorical_crossentropy", metrics=["accuracy"])
+    model.fit(x[..., None].astype(np.float32), y, epochs=3, batch_size=32, verbose=0)
+    return model
+
+
+def _keras_example_grad_cam(model, face, class_index, layer_name):
+    """Grad-CAM as the Keras example writes it: the gradient of the class logit with respect to a
+    post-activation feature map (here the logits are the softmax layer's ``x @ kernel + bias``)."""
+    import keras
+    import tensorflow as tf
+
+    head = model.layers[-1]
+    grad_model = keras.Model(model.input, [model.get_layer(layer_name).output, head.input])
+    with tf.GradientTape() as tape:
+        features, h = grad_model(face[None, ..., None].astype(np.float32))
+        score = (tf.matmul(h, head.kernel) + head.bias)[:, class_index]
+    weights = tf.reduce_mean(tape.gradient(score, features), axis=(1, 2))
+    cam = tf.nn.relu(tf.reduce_sum(features * weights[:, None, None, :], axis=-1))[0]
+    cam = tf.image.resize(cam[..., None], face.shape, method="bilinear")[..., 0].numpy()
+    return cam / cam.max()
+
+
+def test_grad_cam_follows_the_published_recipe_and_finds_the_patch(patch_model, tmp_path):
+    """The map of the trained model peaks on the striped patch that decides the class (not on the
+    distractor), is the Keras example's computation on the last post-activation feature map and
+    the score before the softmax, and so does not change when the model grows more confident."""
+    model = patch_model
+    x, y, corners = _patch_faces(40, np.random.default_rng(1))
+    proba = evaluation.predict_proba(model, x)
+    assert np.mean(proba.argmax(1) == y) >= 0.9, "the patch model did not learn its task"
+    assert evaluation.gradcam_layer(model) == "block3_conv1_relu"  # after BN and ReLU, 12x12
+    maps = [evaluation.grad_cam(model, face, class_index=int(c)) for face, c in zip(x, y)]
+    peaks = np.array([np.unravel_index(np.argmax(m), m.shape) for m in maps])
+    inside = np.all((peaks >= corners - 2) & (peaks < corners + 12), axis=1)  # the 10x10 patch, 2 px margin
+    assert inside.mean() >= 0.8, f"Grad-CAM peaks on the patch for only {inside.mean():.0%} of the faces"
+    for i in range(3):
+        expected = _keras_example_grad_cam(model, x[i], int(y[i]), "block3_conv1_relu")
+        np.testing.assert_allclose(maps[i], expected, atol=1e-5)
+    head = model.layers[-1]
+    kernel, bias = head.kernel.numpy(), head.bias.numpy()
+    try:  # 20x larger scores: the softmax saturates, the map of the score before it stays the same
+        head.kernel.assign(kernel * 20)
+        head.bias.assign(bias * 20)
+        for i in range(3):
+            np.testing.assert_allclose(evaluation.grad_cam(model, x[i], int(y[i])), maps[i], atol=1e-5)
+    finally:
+        head.kernel.assign(kernel)
+        head.bias.assign(bias)
+    show = np.r_[np.flatnonzero(y == 0)[:3], np.flatnonzero(y == 1)[:3]]
+    captions = [f"{'horizontal' if y[i] == 0 else 'vertical'}, p = {proba[i, y[i]]:.2f}" for i in show]
+    fig = plots.gradcam_grid(
+        x[show], [maps[i] for i in show], captions, save=tmp_path / "gradcam_test.png",
+        title=f"Grad-CAM test: peak on the striped patch for {inside.mean():.0%} of {len(x)} faces",
+    )  # fmt: skip
+    matplotlib.pyplot.close(fig)
+
+
+def test_grad_cam_works_for_old_models_given_input_scaling():
+    """A model saved before the models scaled their input is wrapped by ``add_input_scaling`` (layers
+    shared with the old model); its map is the old model's map of the scaled face."""
+    import keras
+
+    from fer_utils.config import INPUT_SHAPE
+    from fer_utils.models import add_input_scaling
+
+    keras.utils.set_random_seed(0)
+    face = np.random.default_rng(0).integers(0, 256, (48, 48)).astype(np.uint8)
+    inputs = keras.Input(INPUT_SHAPE)
+    h = keras.layers.Conv2D(4, 3, padding="same", name="conv")(inputs)
+    h = keras.layers.Activation("relu", name="conv_relu")(keras.layers.BatchNormalization(name="conv_bn")(h))
+    h = keras.layers.GlobalAveragePooling2D()(h)
+    functional = keras.Model(inputs, keras.layers.Dense(7, activation="softmax", name="emotion")(h))
+    sequential = keras.Sequential([keras.Input(INPUT_SHAPE), *functional.layers[1:]])
+    for old in (functional, sequential):
+        new = add_input_scaling(old)
+        assert evaluation.gradcam_layer(new) == "conv_relu"
+        cam = evaluation.grad_cam(new, face, class_index=2)
+        np.testing.assert_allclose(cam, evaluation.grad_cam(old, face[..., None] / 255.0, class_index=2), atol=1e-5)
+
+
 # --------------------------------------------------------------------------- plots
 def test_every_plot_runs_headless_returns_its_figure_and_saves(tmp_path):
     import pandas as pd

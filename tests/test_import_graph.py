@@ -87,7 +87,7 @@ LAYERS = [
     {"models", "detection"},
     {"protocol", "pipeline"},
     {"data"},
-    {"integrity", "synthetic", "platforms"},
+    {"integrity", "twins", "synthetic", "platforms"},
     {"images"},
     {"runlog", "runtime"},
     {"config"},

@@ -347,3 +347,65 @@ def test_cli_missing_files_fail_before_tensorflow_is_imported(tmp_path):
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.stdout.split() == ["False", "1"], done.stdout + done.stderr
     assert "missing.jpg: no such file" in done.stderr
+
+
+def _bad_model_files(root: Path) -> dict[str, Path]:
+    """Files and folders that are not Keras models, as a user might pass them with --model."""
+    root.mkdir(parents=True, exist_ok=True)
+    bad = {
+        "corrupt": root / "corrupt.keras",
+        "truncated": root / "truncated.keras",
+        "empty": root / "empty.keras",
+        "h5": root / "weights.h5",
+        "text": root / "notes.txt",
+        "run folder": root / "run03",
+        "folder": root / "models.keras",
+        "savedmodel": root / "exported",
+    }
+    bad["corrupt"].write_bytes(np.random.default_rng(0).bytes(4000))
+    bad["truncated"].write_bytes(config.SHIPPED_MODEL.read_bytes()[:5000])  # a download that stopped
+    bad["empty"].write_bytes(b"")
+    bad["h5"].write_bytes(b"not hdf5" * 100)
+    bad["text"].write_text("a model, honestly")
+    for name in ("run folder", "folder", "savedmodel"):
+        bad[name].mkdir()
+    (bad["run folder"] / "best.keras").write_bytes(b"")
+    (bad["savedmodel"] / "saved_model.pb").write_bytes(b"")
+    return bad
+
+
+def test_a_file_that_is_not_a_model_gets_one_line_that_names_it_and_says_what_to_do(tmp_path):
+    advice = ("copy or download it again", "re-save", "pass ")
+    for kind, path in _bad_model_files(tmp_path).items():
+        with pytest.raises(images.InputFileError) as err:
+            prediction.load_model(path)
+        msg = str(err.value)
+        assert msg.startswith(f"{path}: ") and "\n" not in msg and len(msg.replace(str(path), "F")) < 200, (kind, msg)
+        assert "File not found" not in msg and "TFSMLayer" not in msg and any(a in msg for a in advice), (kind, msg)
+        if kind == "run folder":  # the model file inside it is named
+            assert f"--model {path / 'best.keras'}" in msg
+
+
+def test_cli_bad_model_and_video_files_fail_in_one_line_before_tensorflow_is_imported(tmp_path):
+    """A missing or broken video, or a model file that is not one: one line on stderr (no FFmpeg or
+    Keras lines), without importing TensorFlow."""
+    bad = _bad_model_files(tmp_path / "models")
+    photo = tmp_path / "face.png"
+    Image.fromarray(np.full((48, 48), 128, np.uint8)).save(photo)
+    broken = tmp_path / "broken.mp4"
+    broken.write_bytes(b"\x00" * 100)  # FFmpeg: "moov atom not found"
+    calls = [
+        ["video", str(tmp_path / "missing.mp4")],
+        ["video", str(broken)],
+        ["video", str(tmp_path)],
+        ["predict", str(photo), "--model", str(bad["corrupt"])],
+        ["predict", str(photo), "--model", str(bad["folder"])],
+    ]
+    for argv in calls:
+        code = f"import sys; from fer_utils import cli; s = cli.main({argv!r}); print('tensorflow' in sys.modules, s)"
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+        lines = done.stderr.strip().splitlines()
+        status = "1" if argv[0] == "video" else "2"  # a bad input, a bad model
+        assert done.stdout.split() == ["False", status], (argv, done.stdout, done.stderr)
+        assert len(lines) == 1 and lines[0].startswith("fer-emotion: error: "), (argv, done.stderr)
+        assert Path(argv[1] if argv[0] == "video" else argv[-1]).name in lines[0], (argv, lines)

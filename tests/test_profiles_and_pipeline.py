@@ -71,3 +71,48 @@ def test_dataset_batches_and_augmentation():
     assert sum(1 for _ in ds) == 3
     unlabelled = next(iter(make_dataset(x, batch_size=8)))
     assert unlabelled.shape == (8, 48, 48, 1)
+
+
+def _augmentation_draws(seed: int, batches: int = 10, batch: int = 256) -> dict[str, np.ndarray]:
+    """Each augmentation layer's random parameters for ``batches * batch`` faces."""
+    aug = augmentation_layers(seed=seed)
+    x = np.zeros((batch, 48, 48, 1), np.float32)
+    draws: dict[str, list] = {}
+    for _ in range(batches):
+        for layer in aug.layers:
+            t = layer.get_random_transformation(x, training=True)
+            if layer.name.startswith("random_flip"):
+                draws.setdefault("flip", []).append(np.ravel(t["flips"]))
+            elif layer.name.startswith("random_rotation"):
+                draws.setdefault("angle", []).append(np.ravel(t["angle"]))
+            elif layer.name.startswith("random_zoom"):
+                draws.setdefault("zoom", []).append(np.ravel(t["height_zoom"]))
+            elif layer.name.startswith("random_translation"):
+                draws.setdefault("shift_y", []).append(np.asarray(t["translations"])[:, 0])
+                draws.setdefault("shift_x", []).append(np.asarray(t["translations"])[:, 1])
+    return {k: np.concatenate(v).astype(np.float64) for k, v in draws.items()}
+
+
+def test_augmentation_layers_draw_independently():
+    # One seed for the run, but each layer draws its own stream: rotation, zoom, shift and flip vary
+    # independently (with one shared seed they moved together: |r| = 1.0 between angle and zoom).
+    draws = _augmentation_draws(seed=42)
+    assert set(draws) == {"flip", "angle", "zoom", "shift_y", "shift_x"}
+    assert all(len(v) >= 2000 for v in draws.values())
+    layer_of = {"flip": "flip", "angle": "rotation", "zoom": "zoom", "shift_y": "shift", "shift_x": "shift"}
+    names = list(draws)
+    for i, a in enumerate(names):
+        for b in names[i + 1 :]:
+            if layer_of[a] != layer_of[b]:
+                r = np.corrcoef(draws[a], draws[b])[0, 1]
+                assert abs(r) < 0.1, f"{a} and {b} correlate: r = {r:.3f}"
+    flipped = draws["flip"] > 0.5
+    for side in (flipped, ~flipped):
+        assert (draws["angle"][side] > 0).any() and (draws["angle"][side] < 0).any()
+
+
+def test_augmentation_draws_are_reproducible():
+    a, b = _augmentation_draws(seed=7, batches=1), _augmentation_draws(seed=7, batches=1)
+    for k in a:
+        np.testing.assert_array_equal(a[k], b[k])
+    assert not np.array_equal(a["angle"], _augmentation_draws(seed=8, batches=1)["angle"])

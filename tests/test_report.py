@@ -145,3 +145,53 @@ def test_metrics_schema_rejects_a_payload_without_a_required_field(tmp_path):
     (out / "metrics.json").write_text(json.dumps(m))
     with pytest.raises(ValueError, match="re-run notebook 06"):
         report.build_report(out)
+
+
+def _table_after(page: str, heading: str) -> list[list[str]]:
+    """The cell texts, row by row, of the first HTML table after ``heading``."""
+    from html.parser import HTMLParser
+
+    class Cells(HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.rows, self.cell, self.done = [], None, False
+
+        def handle_starttag(self, tag, attrs):
+            if self.done:
+                return
+            if tag == "tr":
+                self.rows.append([])
+            elif tag in ("td", "th"):
+                self.cell = ""
+
+        def handle_endtag(self, tag):
+            if tag in ("td", "th") and self.cell is not None and not self.done:
+                self.rows[-1].append(self.cell.strip())
+                self.cell = None
+            elif tag == "table":
+                self.done = True
+
+        def handle_data(self, data):
+            if self.cell is not None:
+                self.cell += data
+
+    parser = Cells()
+    parser.feed(page[page.index(heading) :])
+    return parser.rows
+
+
+def test_confusion_table_has_the_true_emotion_in_each_row(tmp_path):
+    """Every cell of the report's confusion table is metrics.json's count for (row = true, column = predicted)."""
+    out = _course_outputs(tmp_path / "outputs")
+    priv = json.loads((out / "metrics.json").read_text())["metrics"]["PrivateTest"]
+    cm = np.array(priv["confusion_matrix"])
+    assert not np.array_equal(cm, cm.T)  # a transposed table would show other numbers
+    rows = _table_after(report.build_report(out)[0].read_text(), "<h2>Confusion matrix</h2>")
+    header = next(r for r in rows if r[-len(CLASS_NAMES) :] == list(CLASS_NAMES))
+    body = {r[0]: r[1:] for r in rows if r and r[0] in CLASS_NAMES and len(r) == len(CLASS_NAMES) + 1}
+    assert list(body) == list(CLASS_NAMES)
+    predicted = header[-len(CLASS_NAMES) :]
+    for t, true_name in enumerate(CLASS_NAMES):
+        for cell, pred_name in zip(body[true_name], predicted):
+            assert int(cell.replace(",", "")) == cm[t, CLASS_NAMES.index(pred_name)], (true_name, pred_name)
+        assert sum(int(c) for c in body[true_name]) == priv["per_class"][true_name]["support"]
