@@ -138,7 +138,8 @@ PROFILES: dict[str, Profile] = {
     #   the tuner's best and exercise 2, 2 seeds     4 x (65 + 8) s          =  292 s
     #   retraining at width 24: 3 epochs x 404 updates x 0.2 s + validation  =  255 s
     #   start-up, data, PrivateTest evaluation, figures                      ~  120 s
-    #   total about 2,250 s = 38 min (the notebook prints its seconds per update after section 1).
+    #   total about 2,250 s = 38 min. In general 04 takes about 330 s + 14,800 x the search base's seconds
+    #   per update (the notebook prints that rate after section 1): at most 45 min needs at most 0.16 s.
     "laptop": Profile(
         "laptop",
         train_limit=None,
