@@ -21,8 +21,10 @@ help:
 	@echo "make benchmark-prediction  face latency and video frames/s on one CPU core"
 	@echo "make benchmark-detection   face detection on hard photos: recall and time, MTCNN vs Haar"
 	@echo "make lab             open JupyterLab in notebooks/"
-	@echo "make assignments     student notebooks (no solutions), autograders and rubric in $(DIST)"
-	@echo "make grade SUBMISSIONS=folder   grade one sub-folder or .zip per student: $(DIST)/grades/gradebook.csv"
+	@echo "make assignments     student notebooks (no solutions), student package, autograders and rubric in $(DIST)"
+	@echo "                     REPO=owner/name BRANCH=main: Colab/Kaggle badges for student/ in that GitHub repository"
+	@echo "                     (default: the origin remote); FER_PRIVATE_CHECKS=file.json: your own hidden checks"
+	@echo "make grade SUBMISSIONS=folder   grade one sub-folder or .zip per student: $(DIST)/grades/gradebook.csv (TIMEOUT=$(TIMEOUT) s per notebook)"
 	@echo "make clean           delete outputs/, data/cache/ and .pytest_cache (not the dataset, not dist/)"
 
 install:
@@ -44,15 +46,18 @@ lint:
 # one pytest process per core (pytest-xdist); tests marked xdist_group share a worker (tests/conftest.py)
 PYTEST_WORKERS ?= auto
 test-unit:
-	$(PYTHON) -m pytest -rs -n $(PYTEST_WORKERS) --dist loadgroup tests
+	$(PYTHON) -m pytest -rs -n $(PYTEST_WORKERS) --dist loadgroup --durations=25 tests
 
 # the notebooks write to TEST_OUT, so a smoke test never overwrites the models and figures of your course run
 TEST_OUT ?= $(CURDIR)/outputs/test
 test-notebooks:
-	@if ls notebooks/*.ipynb >/dev/null 2>&1; then \
-		FER_PROFILE=$${FER_PROFILE:-smoke} FER_OUTPUT_DIR=$(TEST_OUT) $(PYTHON) -m pytest --nbval-lax \
-			--nbval-current-env -p no:cacheprovider notebooks; \
-	else echo "no notebooks yet"; fi
+	@if ! ls notebooks/*.ipynb >/dev/null 2>&1; then echo "no notebooks yet"; exit 0; fi; \
+	status=0; for nb in notebooks/*.ipynb; do \
+		start=$$(date +%s); \
+		FER_PROFILE=$${FER_PROFILE:-smoke} FER_OUTPUT_DIR=$(TEST_OUT) $(PYTHON) -m pytest -q --nbval-lax \
+			--nbval-current-env -p no:cacheprovider $$nb || status=1; \
+		echo "nbval $$nb: $$(( $$(date +%s) - start )) s"; \
+	done; exit $$status
 
 # the notebooks just run by nbval wrote TEST_OUT/metrics.json and the figures: the report must be complete
 test-report:
@@ -72,12 +77,17 @@ benchmark-detection:
 
 # instructors: otter-grader builds the assignments from the six notebooks and grades without Docker
 DIST ?= dist
+# REPO=owner/name (GitHub) holds $(DIST)/student/ as student/ on BRANCH; empty: read from `git remote get-url origin`
+REPO ?=
+BRANCH ?= main
 assignments:
-	$(PYTHON) -m fer_utils.grading assign --out $(DIST)
+	$(PYTHON) -m fer_utils.grading assign --out $(DIST) $(if $(REPO),--repo $(REPO)) --branch $(BRANCH)
 
+# each notebook is stopped after TIMEOUT seconds (it keeps what its checks earned until then)
+TIMEOUT ?= 1200
 grade:
 	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=<folder with one sub-folder or .zip per student>"; exit 2; }
-	$(PYTHON) -m fer_utils.grading grade --submissions $(SUBMISSIONS) --dist $(DIST)
+	$(PYTHON) -m fer_utils.grading grade --submissions $(SUBMISSIONS) --dist $(DIST) --timeout $(TIMEOUT)
 
 # Jupyter refuses to start as root unless told; containers and cloud machines often run as root
 lab:

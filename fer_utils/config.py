@@ -113,44 +113,43 @@ PROFILES: dict[str, Profile] = {
         final_epochs=1,
         search_seeds=2,
     ),
-    # A read-through: all the data, short trainings (about half an hour on 2 CPU cores).
+    # A read-through: all the data, short trainings. Estimated from laptop's rates on the slower machine
+    # below (not timed as a whole): 03 about 20 min (5 epochs + the 9-min overfitting study), 04 about 25 min.
     "quick": Profile(
         "quick",
         train_limit=None,
         eval_limit=None,
-        epochs=6,
+        epochs=5,
         batch_size=64,
         patience=3,
-        model_width=24,
-        # 04: laptop's 500 updates per run, so its experiments learn (at 200 updates 10 of 12 runs stayed
-        # under the learning guard); 3 random tuner trials and a 1-epoch retraining (~29 min at laptop's rates)
-        search_updates=500,
+        model_width=16,
+        search_updates=250,
         tuner_trials=3,
         final_epochs=1,
         search_seeds=2,
     ),
     # The default and the committed notebooks: the whole course in at most 100 minutes on 2 CPU cores
-    # (03 at most 45 min, 04 at most 45 min). Notebook 04's plan, at ~0.13 s per update for the width-16
-    # search base at batch 64 (width 24 ~0.2 s, batch 128 ~0.28 s, no batch norm ~0.1 s; the ratios were
-    # measured as CPU time, 0.2 s at width 24 as wall time) and ~8 s per run to build, compile and validate:
-    #   6 configurations x 2 seeds x 500 updates     900 s + 12 runs x 8 s  =  996 s
-    #   8 tuner trials x 500 updates                 8 x (65 + 8) s          =  584 s
-    #   the tuner's best and exercise 2, 2 seeds     4 x (65 + 8) s          =  292 s
-    #   retraining at width 24: 3 epochs x 404 updates x 0.2 s + validation  =  255 s
-    #   start-up, data, PrivateTest evaluation, figures                      ~  120 s
-    #   total about 2,250 s = 38 min. In general 04 takes about 330 s + 14,800 x the search base's seconds
-    #   per update (the notebook prints that rate after section 1): at most 45 min needs at most 0.16 s.
+    # (03 at most 45 min, 04 at most 45 min), budgeted on the slowest machine the course is run on, a
+    # 2-core AMD EPYC with AVX2 only (float32). Rates measured there: the width-16 BN-VGG ~0.26 s per
+    # update at batch 64 (~105 s an epoch of 404 updates; width 24 ~0.51 s), and ~10 s per run to build,
+    # compile and validate. 03: 15 epochs (~28 min) + the overfitting study (~9 min) + evaluation (~4 min).
+    # 04, in update-equivalents of the width-16 base (batch 128 counts twice):
+    #   section 1: 6 configurations x 2 seeds, ~13 x 350 updates    ~1,180 s + 12 runs x 10 s
+    #   6 tuner trials + the tuner's best and exercise 2 (2 seeds each)   10 x 350 x 0.26 s ~ 910 s + 100 s
+    #   retraining at 03's width: 2 epochs + validation              ~  230 s
+    #   start-up, data, PrivateTest evaluation, figures              ~  150 s
+    #   total about 2,700 s = 45 min; a CPU with AVX-512 (bfloat16) runs both in about half the time.
     "laptop": Profile(
         "laptop",
         train_limit=None,
         eval_limit=None,
-        epochs=24,
+        epochs=15,
         batch_size=64,
-        patience=8,
-        model_width=24,
-        search_updates=500,
-        tuner_trials=8,
-        final_epochs=3,
+        patience=6,
+        model_width=16,
+        search_updates=350,
+        tuner_trials=6,
+        final_epochs=2,
         search_seeds=2,
     ),
     # One GPU: the full recipe.

@@ -66,7 +66,7 @@ def detect_faces(
     """Boxes ``(x, y, w, h)`` of the faces in a uint8 grayscale image (original coordinates), left to right.
 
     ``detector="mtcnn"`` (the default for photos) is a three-stage CNN that also finds tilted, partly
-    covered and small faces (README: recall and time per photo against Haar); its boxes are made
+    covered and small faces (docs/benchmarks.md, "Face detection": recall and time per photo against Haar); its boxes are made
     square, like FER-2013's crops, and kept when its confidence is at least ``min_confidence``.
     ``detector="haar"`` is OpenCV's frontal-face cascade: several times faster, used for video;
     ``scale_factor`` and ``min_neighbors`` are its settings.

@@ -20,18 +20,21 @@ formgrader service for the same job.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
+import math
 import os
 import re
 import shutil
 import subprocess
 import sys
 import tempfile
+import time
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import config
+from . import classroom, config
 
 NOTEBOOKS = {
     "01": "01_data_understanding_and_preprocessing",
@@ -330,22 +333,36 @@ def master_notebook(key: str, source: Path | None = None):
     return nb
 
 
-def make_assignments(out: str | os.PathLike, source_dir: str | os.PathLike | None = None) -> dict[str, Path]:
+def make_assignments(
+    out: str | os.PathLike,
+    source_dir: str | os.PathLike | None = None,
+    repo: str | None = None,
+    branch: str = "main",
+    private_checks: str | os.PathLike | None = None,
+) -> dict[str, Path]:
     """Run ``otter assign`` on every notebook. Writes ``out/student/<nb>.ipynb`` (to hand out: no
-    solutions, no hidden checks), ``out/autograder/<nb>.zip`` (for grading) and ``out/RUBRIC.md``.
-    Returns the autograder zips by notebook key."""
+    solutions, no hidden checks), the student package ``out/student/fer_utils-<version>-py3-none-any.whl``
+    (without this module), ``out/autograder/<nb>.zip`` (for grading) and ``out/RUBRIC.md``. With ``repo``
+    (``owner/name`` on GitHub, which holds ``out/student/`` as ``student/`` on ``branch``) the student
+    notebooks get Colab/Kaggle badges and a setup cell (``classroom``). ``private_checks``: a JSON file of
+    extra hidden checks, added to the autograders only. Returns the autograder zips by notebook key."""
     import nbformat
 
     out = Path(out)
-    shutil.rmtree(out, ignore_errors=True)
-    (out / "student").mkdir(parents=True)
-    (out / "autograder").mkdir()
+    checked = [e.name for e in EXERCISES if not e.manual]
+    private = classroom.load_private_checks(private_checks, checked) if private_checks else {}
+    for built in ("student", "autograder"):  # only what this writes: out/grades (make grade) stays
+        shutil.rmtree(out / built, ignore_errors=True)
+        (out / built).mkdir(parents=True)
+    wheel_name = classroom.student_wheel_name()
     zips = {}
     for key, name in NOTEBOOKS.items():
         source = Path(source_dir) / f"{name}.ipynb" if source_dir else None
         with tempfile.TemporaryDirectory() as tmp:
             master = Path(tmp) / f"{name}.ipynb"
-            nbformat.write(master_notebook(key, source), master)
+            nb = master_notebook(key, source)
+            classroom.add_private_checks(nb, private)
+            nbformat.write(nb, master)
             done = subprocess.run(
                 [sys.executable, "-m", "otter", "assign", "-v", str(master), str(Path(tmp) / "dist")],
                 capture_output=True,
@@ -353,11 +370,27 @@ def make_assignments(out: str | os.PathLike, source_dir: str | os.PathLike | Non
             )
             if done.returncode != 0:
                 raise GradingError(f"otter assign failed on {name}:\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
-            shutil.copy(Path(tmp) / "dist" / "student" / f"{name}.ipynb", out / "student" / f"{name}.ipynb")
+            student = shutil.copy(Path(tmp) / "dist" / "student" / f"{name}.ipynb", out / "student" / f"{name}.ipynb")
+            strip_export_comments(student)
+            if repo:
+                classroom.add_classroom_cells(student, repo, branch, wheel_name)
             (zip_file,) = (Path(tmp) / "dist" / "autograder").glob("*.zip")
             zips[key] = shutil.copy(zip_file, out / "autograder" / f"{name}.zip")
+    secrets = [t for e in EXERCISES for t in e.hidden] + [t for tests in private.values() for t in tests]
+    bundle = {f"fer_utils/{classroom.BUNDLE}/{p.name}": p for p in sorted((out / "student").glob("*.ipynb"))}
+    wheel = classroom.build_student_wheel(out / "student", forbidden=secrets, extra=bundle)
     (out / "RUBRIC.md").write_text(rubric())
-    print(f"student notebooks in {out / 'student'}, autograders in {out / 'autograder'}, rubric {out / 'RUBRIC.md'}")
+    print(
+        f"student notebooks and package {wheel.name} in {out / 'student'}, autograders in {out / 'autograder'}, "
+        f"rubric {out / 'RUBRIC.md'}" + (f"; {sum(map(len, private.values()))} private checks" if private else "")
+    )
+    if repo:
+        print(
+            f"Colab/Kaggle badges for github.com/{repo} (branch {branch}): commit {out / 'student'} there as "
+            f"{classroom.STUDENT_FOLDER}/"
+        )
+    else:
+        print("no GitHub repository (REPO=owner/name, or an origin remote on GitHub): no Colab/Kaggle badges")
     return {k: Path(v) for k, v in zips.items()}
 
 
@@ -372,6 +405,12 @@ def rubric() -> str:
         f"(`make grade`), {manual} by hand. 'Looked like' is the committed `laptop` run on FER-2013; the "
         "checks compare with values the notebook computes itself, so they hold in every profile (`smoke` "
         "included) and on the synthetic faces, and never depend on one accuracy.",
+        "",
+        "Each checked exercise is all or nothing: its points when every check passes, public and hidden, 0 "
+        "otherwise (a public check tests the form of the answer, a hidden one its value). Each notebook is "
+        f"stopped after {TIMEOUT_S} s (`make grade TIMEOUT=...`); the checks then score what it had defined. "
+        "The gradebook has an empty column per exercise graded by hand, for the instructor; `total` and "
+        "`percent` count what is entered there at the next `make grade`.",
         "",
         "| exercise | points | graded | what is checked | looked like (laptop run) |",
         "|---|---|---|---|---|",
@@ -390,27 +429,119 @@ def rubric() -> str:
     return "\n".join(lines)
 
 
+_EXPORT_COMMENT = re.compile(r"^<!--\s*(BEGIN|END) QUESTION\s*-->\n*", flags=re.M)
+
+
+def strip_export_comments(notebook: str | os.PathLike) -> int:
+    """Remove the ``<!-- BEGIN QUESTION -->`` / ``<!-- END QUESTION -->`` lines that ``otter assign``
+    puts around hand-graded questions (for its PDF export, unused here) from a student notebook's
+    markdown, and the cells left empty. Returns the number of comments removed."""
+    import nbformat
+
+    nb = nbformat.read(notebook, as_version=4)
+    removed, cells = 0, []
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            cell.source, n = _EXPORT_COMMENT.subn("", cell.source)
+            removed += n
+            if n and not cell.source.strip():
+                continue
+        cells.append(cell)
+    if removed:
+        nb.cells = cells
+        nbformat.write(nb, notebook)
+    return removed
+
+
 # --------------------------------------------------------------------------- grading
-def _student_folders(submissions: Path, scratch: Path) -> dict[str, Path]:
-    """One folder per student: sub-folders as they are, ``.zip`` archives unpacked into ``scratch``."""
+TIMEOUT_S = 1200  # per notebook: notebook 04 takes about 7 minutes in `smoke` on 2 busy cores (docs/teaching.md)
+_CHECKS_S = 600  # for each of otter's own cells: its setup, and its last cell that runs the checks not yet run
+_OTTER_SETUP = (".init_grading_mode(", "sys.path.append(r")  # what otter's setup cells run
+
+
+def _unzip(archive: Path, target: Path, label: str) -> str:
+    """Unpack ``archive`` into ``target``: '' or one line naming it and what is wrong."""
+    try:
+        with zipfile.ZipFile(archive) as z:
+            z.extractall(target)
+    except Exception as err:  # noqa: BLE001 - any unreadable archive is the student's, reported, not raised
+        return f"{label} is not a readable .zip archive ({type(err).__name__}: {err}): ask for a new one"
+    return ""
+
+
+def _notebooks(folder: Path) -> list[Path]:
+    """The notebooks under ``folder``, without Jupyter's checkpoints and macOS's resource forks."""
+    return sorted(
+        p
+        for p in folder.rglob("*.ipynb")
+        if not ({".ipynb_checkpoints", "__MACOSX"} & set(p.relative_to(folder).parts))
+        and not p.name.endswith("-checkpoint.ipynb")
+    )
+
+
+def _archives(folder: Path) -> list[Path]:
+    """The ``.zip`` archives under ``folder``."""
+    return [z for z in sorted(folder.rglob("*")) if z.suffix.lower() == ".zip" and "__MACOSX" not in z.parts]
+
+
+def _open_inner_archives(folder: Path, label: str, target: Path) -> tuple[Path, str]:
+    """A submission without notebooks but with ``.zip`` archives (a zip in the zip) is graded from
+    them, one level deep. Returns the folder to grade and '' or what is wrong."""
+    inner = _archives(folder)
+    if _notebooks(folder) or not inner:
+        return folder, ""
+    problems = [_unzip(z, target / z.stem, f"{label}: {z.relative_to(folder)}") for z in inner]
+    problems = [p for p in problems if p]
+    if not problems and not _notebooks(target) and _archives(target):
+        problems = [
+            f"{label}: its notebooks are in a .zip inside a .zip inside it, and only one level is opened: "
+            "ask for the notebooks in one .zip"
+        ]
+    if not problems:
+        print(f"{label}: graded the notebooks of {', '.join(z.name for z in inner)} inside it", flush=True)
+    return target, "; ".join(problems)
+
+
+def _student_folders(submissions: Path, scratch: Path) -> dict[str, tuple[Path, str]]:
+    """One folder per student: sub-folders as they are, ``.zip`` archives unpacked into ``scratch``
+    (an archive found inside, one level deep, too). Each with '' or what is wrong with it."""
     if not submissions.is_dir():
         raise GradingError(f"{submissions} is not a folder: put one sub-folder or .zip archive per student in it")
     students = {}
     for entry in sorted(submissions.iterdir()):
         if entry.is_dir():
-            students[entry.name] = entry
-        elif entry.suffix == ".zip":
-            target = scratch / entry.stem
-            try:
-                with zipfile.ZipFile(entry) as archive:
-                    archive.extractall(target)
-            except zipfile.BadZipFile:
-                target.mkdir(parents=True, exist_ok=True)
-                (target / "UNREADABLE_ARCHIVE").write_text(f"{entry} is not a readable zip archive")
-            students[entry.stem] = target
+            student, folder, problem = entry.name, entry, ""
+        elif entry.suffix.lower() == ".zip":
+            student, folder = entry.stem, scratch / entry.stem
+            problem = _unzip(entry, folder, entry.name)
+        else:
+            if not entry.name.startswith("."):
+                print(f"skipped {entry}: not a sub-folder or .zip archive", flush=True)
+            continue
+        if not problem:
+            label = entry.name if entry.is_file() else f"{entry.name}/"
+            folder, problem = _open_inner_archives(folder, label, scratch / f"{student}.inner")
+        students[student] = (folder, problem)
     if not students:
         raise GradingError(f"{submissions} holds no student sub-folder or .zip archive")
     return students
+
+
+def find_notebook(folder: Path, name: str) -> tuple[Path | None, str]:
+    """The notebook to grade for ``name`` in a student's folder, and '' or a note for the feedback
+    that says which file was graded. Jupyter's checkpoints are never graded; the exact file name
+    wins over copies (``<name> (1).ipynb``); among copies, the last modified one."""
+    found = [p for p in _notebooks(folder) if p.name.startswith(name)]
+    if not found:
+        return None, ""
+    exact = [p for p in found if p.name == f"{name}.ipynb"]
+    if exact:
+        chosen = min(exact, key=lambda p: (len(p.parts), str(p)))
+    else:
+        chosen = max(found, key=lambda p: (p.stat().st_mtime, str(p)))
+    others = [str(p.relative_to(folder)) for p in found if p != chosen]
+    note = f"graded {chosen.relative_to(folder)} (also found: {', '.join(others)})" if others else ""
+    return chosen, note
 
 
 def _cell_errors(nb) -> list[str]:
@@ -434,9 +565,80 @@ def _run_record(nb) -> dict:
     return {"profile": profile.group(1) if profile else "", "data": data}
 
 
-def grade_notebook(notebook: Path, autograder: Path, student: str, work: Path) -> dict:
-    """Grade one submitted notebook with otter (no Docker). Never raises: a notebook that cannot be
-    graded scores 0 and says why. Returns scores by exercise, errors and the run record."""
+@contextlib.contextmanager
+def time_limit(seconds: float, run: dict):
+    """While active, otter stops a notebook ``seconds`` after its first cell starts: the running
+    cell is interrupted, the cells after it are skipped, and otter's last cell, which runs every
+    check on what the notebook defined until then, still runs. otter's own cells (its setup before
+    the notebook, its checks after) get ``_CHECKS_S`` seconds each; if one runs out, or the kernel
+    ignores the interrupt, the grading fails. The kernel is shut down either way. ``run`` receives
+    ``stopped`` (the first line of the stopped cell) and ``kernel_pid``.
+
+    ``otter run`` has no time limit, and otter's ``grade_notebook`` takes nbconvert's
+    ``ExecutePreprocessor`` from ``nbconvert.preprocessors`` each time it runs: a subclass with
+    the limit stands in for it while this is active."""
+    import nbconvert.preprocessors as preprocessors
+    from nbclient.exceptions import CellTimeoutError
+    from nbclient.util import ensure_async
+
+    base = preprocessors.ExecutePreprocessor
+
+    class TimedExecutePreprocessor(base):
+        def preprocess_cell(self, cell, resources, index):
+            process = getattr(getattr(self.km, "provisioner", None), "process", None)
+            run.setdefault("kernel_pid", getattr(process, "pid", None))
+            last = index == len(self.nb.cells) - 1
+            if last or any(mark in cell.source for mark in _OTTER_SETUP):
+                self.timeout = _CHECKS_S
+                return super().preprocess_cell(cell, resources, index)
+            now = time.monotonic()
+            deadline = run.setdefault("deadline", now + seconds)
+            if "stopped" in run or now >= deadline:
+                run.setdefault("stopped", "")
+                return cell, resources  # out of time: the cells after the stopped one do not run
+            self.timeout = max(1, math.ceil(deadline - now))
+            return super().preprocess_cell(cell, resources, index)
+
+        async def _async_handle_timeout(self, timeout, cell=None):
+            if "stopped" in run:  # the interrupt did not stop the kernel, or otter's own cell ran out of time
+                raise CellTimeoutError.error_from_timeout_and_cell("no answer after an interrupt", timeout, cell)
+            run["stopped"] = cell.source.strip().splitlines()[0][:60] if cell is not None and cell.source else ""
+            await ensure_async(self.km.interrupt_kernel())
+            # the execute reply of the interrupted cell, without waiting for it: otter's last cell runs next
+            return {"content": {"status": "error", "ename": "KeyboardInterrupt", "evalue": "", "traceback": []}}
+
+    preprocessors.ExecutePreprocessor = TimedExecutePreprocessor
+    try:
+        yield run
+    finally:
+        preprocessors.ExecutePreprocessor = base
+
+
+def _check_summary(result) -> str:
+    """What the student sees of one exercise's checks: public ones in full when one fails, hidden
+    ones only counted."""
+    public = [r for r in result.test_case_results if not r.test_case.hidden]
+    hidden = [r for r in result.test_case_results if r.test_case.hidden]
+    text = f"public checks passed: {sum(r.passed for r in public)} of {len(public)}"
+    if hidden:
+        text += f"; hidden checks passed: {sum(r.passed for r in hidden)} of {len(hidden)}"
+    if not all(r.passed for r in public):
+        detail = result.summary(public_only=True)
+        text += "\n" + (detail if len(detail) < 1500 else detail[:700] + "\n...\n" + detail[-700:])
+    return text
+
+
+def _all_or_nothing(result) -> float:
+    """An exercise's points when every check, public and hidden, ran and passed; else 0."""
+    ran = result.test_case_results
+    return float(result.possible) if ran and len(ran) == len(result.test_cases) and all(r.passed for r in ran) else 0.0
+
+
+def grade_notebook(notebook: Path, autograder: Path, student: str, work: Path, timeout: float = TIMEOUT_S) -> dict:
+    """Grade one submitted notebook with otter (no Docker), stopped after ``timeout`` seconds. Never
+    raises: a notebook that cannot be graded scores 0 and says why. Returns scores by exercise (all
+    or nothing, see ``_all_or_nothing``), errors, the run record, what the checks said and whether
+    the notebook was stopped."""
     import nbformat
     from otter.api import grade_submission
 
@@ -448,35 +650,94 @@ def grade_notebook(notebook: Path, autograder: Path, student: str, work: Path) -
     env = {"FER_OUTPUT_DIR": str(work / "outputs"), "FER_STUDENT_ID": student}
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
+    run: dict = {}
     try:
-        results = grade_submission(str(notebook), str(autograder), quiet=True)
+        with time_limit(timeout, run):
+            results = grade_submission(str(notebook), str(autograder), quiet=True)
     except Exception as err:  # noqa: BLE001
-        return {"scores": {}, "errors": [f"grading failed: {type(err).__name__}: {err}"], "record": {}}
+        why = f"{_stopped(timeout, run)}, and the checks could not run" if "stopped" in run else "grading failed"
+        return {
+            "scores": {},
+            "errors": [f"{why}: {type(err).__name__}: {err}"],
+            "record": {},
+            "stopped": "stopped" in run,
+        }
     finally:
         for k, v in saved.items():
             if v is None:
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
-    scores = {name: float(results.get_score(name)) for name in results.test_files}
+    scores = {name: _all_or_nothing(results.get_result(name)) for name in results.test_files}
     errors = _cell_errors(results.notebook)
+    if "stopped" in run:  # the interrupt's KeyboardInterrupt is said by this line
+        errors = [_stopped(timeout, run)] + [e for e in errors if "): KeyboardInterrupt: " not in e]
     if results.catastrophic_error:
         errors.append(f"grading failed: {results.catastrophic_error}")
-    outputs = {}
-    for name in results.test_files:  # public checks in full; hidden ones only counted, never shown
-        result = results.get_result(name)
-        hidden = [r for r in result.test_case_results if r.test_case.hidden]
-        text = result.summary(public_only=True)
-        text = text if len(text) < 1500 else text[:700] + "\n...\n" + text[-700:]
-        if hidden:
-            text += f"\nhidden checks passed: {sum(r.passed for r in hidden)} of {len(hidden)}"
-        outputs[name] = text
-    return {"scores": scores, "errors": errors, "record": _run_record(submitted), "outputs": outputs}
+    outputs = {name: _check_summary(results.get_result(name)) for name in results.test_files}
+    return {
+        "scores": scores,
+        "errors": errors,
+        "record": _run_record(submitted),
+        "outputs": outputs,
+        "stopped": "stopped" in run,
+        "kernel_pid": run.get("kernel_pid"),
+    }
 
 
-def grade(submissions: str | os.PathLike, dist: str | os.PathLike, out: str | os.PathLike) -> Path:
-    """Grade every student's notebooks; writes ``out/gradebook.csv`` (one row per student, a column
-    per exercise, totals, profile and data per notebook) and ``out/feedback/<student>.md``."""
+def _stopped(timeout: float, run: dict) -> str:
+    where = f" in the cell {run['stopped']!r}" if run.get("stopped") else ""
+    return f"stopped after {timeout:g} s{where}: the cells after it did not run, the checks scored what was defined"
+
+
+def _number(text) -> float | None:
+    try:
+        return float(text)
+    except (TypeError, ValueError):
+        return None
+
+
+def gradebook_columns() -> list[str]:
+    """The gradebook's columns: checked exercises, hand-graded ones (empty, for the instructor),
+    totals, per notebook the student's profile and data source, and a note."""
+    columns = ["student", *[e.name for e in EXERCISES if not e.manual], *[e.name for e in EXERCISES if e.manual]]
+    columns += ["auto_total", "auto_possible", "manual_possible", "total", "possible", "percent"]
+    return columns + [f"nb{k}_{what}" for k in NOTEBOOKS for what in ("profile", "data")] + ["note"]
+
+
+def write_gradebook(path: Path, rows: list[dict]) -> None:
+    """Merge ``rows`` into the gradebook at ``path``: a student's new row replaces the old one (the
+    hand-graded scores already entered are kept), other students stay. Totals are counted again for
+    every row, hand-graded scores included where entered."""
+    book: dict[str, dict] = {}
+    if path.exists():
+        with open(path, newline="") as f:
+            book = {row["student"]: row for row in csv.DictReader(f) if row.get("student")}
+    manual = [e.name for e in EXERCISES if e.manual]
+    for row in rows:
+        old = book.get(row["student"], {})
+        book[row["student"]] = {**{m: old.get(m, "") for m in manual}, **row}
+    possible = sum(e.points for e in EXERCISES)
+    for row in book.values():
+        auto = _number(row.get("auto_total")) or 0.0
+        entered = [n for m in manual if (n := _number(row.get(m))) is not None]
+        row["total"] = round(auto + sum(entered), 2)
+        row["possible"] = possible
+        row["percent"] = round(100 * row["total"] / possible, 2)
+    tmp = path.with_suffix(".csv.tmp")
+    with open(tmp, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=gradebook_columns(), restval="", extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(book[s] for s in sorted(book))
+    tmp.replace(path)
+
+
+def grade(
+    submissions: str | os.PathLike, dist: str | os.PathLike, out: str | os.PathLike, timeout: float = TIMEOUT_S
+) -> Path:
+    """Grade every student's notebooks, each stopped after ``timeout`` seconds; updates
+    ``out/gradebook.csv`` (one row per student: ``gradebook_columns``; the rows of students not in
+    ``submissions`` stay) and writes ``out/feedback/<student>.md``."""
     dist, out = Path(dist), Path(out)
     zips = {key: dist / "autograder" / f"{name}.zip" for key, name in NOTEBOOKS.items()}
     absent = [str(z) for z in zips.values() if not z.exists()]
@@ -487,21 +748,31 @@ def grade(submissions: str | os.PathLike, dist: str | os.PathLike, out: str | os
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         students = _student_folders(Path(submissions), Path(tmp) / "unpacked")
-        for student, folder in students.items():
-            row: dict = {"student": student}
-            feedback = [f"# Feedback for {student}", ""]
-            for key, name in NOTEBOOKS.items():
-                found = sorted(folder.rglob(f"{name}*.ipynb"))
-                if not found:
+        for student, (folder, problem) in students.items():
+            row: dict = {"student": student, **{e.name: 0.0 for e in auto}}
+            feedback, notes = [f"# Feedback for {student}", ""], []
+            if problem:  # one line for the archive instead of six notebooks "not submitted"
+                print(f"{student}: {problem}", flush=True)
+                feedback += [problem, ""]
+                notes.append(problem)
+                for key in NOTEBOOKS:
+                    row[f"nb{key}_profile"], row[f"nb{key}_data"] = "", "missing"
+            for key, name in ({} if problem else NOTEBOOKS).items():
+                notebook, chosen = find_notebook(folder, name)
+                if notebook is None:
                     feedback += [f"## {name}", "", "not submitted", ""]
                     row[f"nb{key}_profile"], row[f"nb{key}_data"] = "", "missing"
                     continue
-                print(f"grading {student} / {found[0].name}", flush=True)
-                res = grade_notebook(found[0], zips[key], student, Path(tmp) / "work" / student / key)
-                row.update({e.name: res["scores"].get(e.name, 0.0) for e in auto if e.notebook == key})
+                print(f"grading {student} / {notebook.relative_to(folder)}", flush=True)
+                res = grade_notebook(notebook, zips[key], student, Path(tmp) / "work" / student / key, timeout)
+                row.update({e.name: round(res["scores"].get(e.name, 0.0), 2) for e in auto if e.notebook == key})
                 row[f"nb{key}_profile"] = res["record"].get("profile", "")
                 row[f"nb{key}_data"] = res["record"].get("data", "")
-                feedback += [f"## {name}", ""]
+                feedback += [f"## {name}", ""] + ([chosen, ""] if chosen else [])
+                if chosen:
+                    notes.append(f"nb{key}: {chosen}")
+                if res.get("stopped"):
+                    notes.append(f"nb{key}: stopped after {timeout:g} s")
                 for e in (e for e in EXERCISES if e.notebook == key):
                     if e.manual:
                         feedback.append(f"- exercise {e.number}: graded by hand ({e.points} point(s))")
@@ -512,20 +783,14 @@ def grade(submissions: str | os.PathLike, dist: str | os.PathLike, out: str | os
                 if res["errors"]:
                     feedback += ["", "Errors while running your notebook:"] + [f"- {err}" for err in res["errors"]]
                 feedback.append("")
-            for e in auto:
-                row.setdefault(e.name, 0.0)
-            row["auto_total"] = sum(row[e.name] for e in auto)
+            row["auto_total"] = round(sum(row[e.name] for e in auto), 2)
             row["auto_possible"] = sum(e.points for e in auto)
             row["manual_possible"] = sum(e.points for e in EXERCISES if e.manual)
+            row["note"] = "; ".join(notes)
             (out / "feedback" / f"{student}.md").write_text("\n".join(feedback))
             rows.append(row)
-    columns = ["student", *[e.name for e in auto], "auto_total", "auto_possible", "manual_possible"]
-    columns += [f"nb{k}_{what}" for k in NOTEBOOKS for what in ("profile", "data")]
-    with open(out / "gradebook.csv", "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=columns)
-        writer.writeheader()
-        writer.writerows(rows)
-    print(f"gradebook: {out / 'gradebook.csv'} ({len(rows)} students); feedback in {out / 'feedback'}")
+    write_gradebook(out / "gradebook.csv", rows)
+    print(f"gradebook: {out / 'gradebook.csv'} ({len(rows)} students graded); feedback in {out / 'feedback'}")
     return out / "gradebook.csv"
 
 
@@ -534,17 +799,25 @@ def main(argv: list[str] | None = None) -> int:
     sub = ap.add_subparsers(dest="command", required=True)
     a = sub.add_parser("assign", help="write the student notebooks, autograders and rubric")
     a.add_argument("--out", default="dist")
+    a.add_argument("--repo", default=None, help="owner/name on GitHub for Colab/Kaggle badges (default: origin)")
+    a.add_argument("--branch", default="main", help="the branch of --repo that holds student/")
+    a.add_argument(
+        "--private-checks", default=None, help=f"JSON of extra hidden checks (${classroom.PRIVATE_CHECKS_ENV})"
+    )
     g = sub.add_parser("grade", help="grade a folder of submissions into a gradebook")
     g.add_argument("--submissions", required=True, help="one sub-folder or .zip archive per student")
     g.add_argument("--dist", default="dist", help="what `assign` wrote")
     g.add_argument("--out", default=None, help="default: <dist>/grades")
+    g.add_argument("--timeout", type=float, default=TIMEOUT_S, help="seconds per notebook (default %(default)g)")
     args = ap.parse_args(argv)
     try:
         if args.command == "assign":
-            make_assignments(args.out)
+            repo = classroom.check_repo(args.repo) if args.repo else classroom.repo_from_git()
+            private = classroom.private_checks_path(args.private_checks)
+            make_assignments(args.out, repo=repo, branch=args.branch, private_checks=private)
         else:
-            grade(args.submissions, args.dist, args.out or Path(args.dist) / "grades")
-    except GradingError as err:
+            grade(args.submissions, args.dist, args.out or Path(args.dist) / "grades", timeout=args.timeout)
+    except (GradingError, classroom.ClassroomError) as err:
         print(f"ERROR: {err}", file=sys.stderr)
         return 1
     return 0

