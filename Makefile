@@ -33,11 +33,20 @@ install:
 course:
 	$(PYTHON) -m fer_utils.course --out $(OUT)
 
-test: data-source lint test-unit test-notebooks test-report
+# The unit tests and the notebooks run side by side (two jobs; their outputs are printed whole, one
+# after the other): much of a smoke run is single-threaded Python (building and tracing models), so
+# two jobs keep both cores busy. data-source decodes FER-2013 and finds its twins once, before them.
+test: data-source lint
+	@$(MAKE) --no-print-directory -j2 --output-sync=target test-unit test-notebooks
+	@$(MAKE) --no-print-directory test-report
 
-# one line: which data the tests and notebooks will use (a loud warning when FER-2013 is missing)
+# which data the tests and notebooks will use (a loud warning when FER-2013 is missing); with
+# FER-2013, fills data/cache (decoded arrays and twins) so that parallel jobs only read it
 data-source:
 	@$(PYTHON) -c "from fer_utils.data import data_source_line; print(data_source_line())"
+	@$(PYTHON) -c "from fer_utils import data, twins; found = data.data_source_line().startswith('Data:'); \
+		found and (r := twins.find_twins(data.load_fer2013(verbose=False))) and \
+		print(f'data/cache ready (twins {\"read\" if r.from_cache else \"found\"} in {r.seconds:.1f} s)')"
 
 lint:
 	$(PYTHON) -m ruff check fer_utils scripts tests

@@ -84,10 +84,8 @@ def notebooks(folder: Path) -> list[Path]:
 #: Measured wall minutes per notebook on the project's 2-core AMD EPYC CPU (no GPU), used for the
 #: time estimate that ``make course`` prints; a profile missing here has no estimate yet.
 MEASURED_MINUTES: dict[str, dict[str, float]] = {
-    # the committed run, 2026-11-26 (a shared machine: identical experiments in 04 took 85 s or 146 s)
-    "laptop": {"01": 0.2, "02": 0.1, "03": 39.9, "04": 54.7, "05": 0.3, "06": 2.7},
-    # make course with FER_PROFILE=quick, 2026-11-26
-    "quick": {"01": 0.5, "02": 0.1, "03": 8.7, "04": 19.0, "05": 0.5, "06": 2.1},
+    # the committed run, 2026-12-01, on a 2-core AMD EPYC with AVX2 only (the slowest machine the course runs on)
+    "laptop": {"01": 0.6, "02": 0.2, "03": 40.8, "04": 52.6, "05": 0.5, "06": 4.7},
     # make course with FER_PROFILE=smoke, 2026-11-25
     "smoke": {"01": 0.25, "02": 0.12, "03": 0.6, "04": 2.7, "05": 0.23, "06": 0.47},
 }

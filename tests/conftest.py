@@ -36,10 +36,14 @@ def real_data(real_data_dir):
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Under pytest-xdist (``--dist loadgroup``, as in ``make test-unit``) the real-data tests share one
-    worker, so FER-2013 is decoded (or read from ``data/cache``) once, not once per worker."""
+    worker, so FER-2013 is decoded (or read from ``data/cache``) once, not once per worker; so do the
+    tests of one module that use its ``dist`` fixture (the assignments that module builds)."""
     for item in items:
-        if "real_data_dir" in getattr(item, "fixturenames", ()):
+        fixtures = getattr(item, "fixturenames", ())
+        if "real_data_dir" in fixtures:
             item.add_marker(pytest.mark.xdist_group("fer2013"))
+        elif "dist" in fixtures:  # a module's assignments (otter assign) are built once, on one worker
+            item.add_marker(pytest.mark.xdist_group(f"dist-{item.module.__name__}"))
 
 
 def write_face(path: Path, value: int = 128, mode: str = "L", size: int = 48) -> Path:

@@ -22,7 +22,6 @@ REPO, BRANCH = "teacher/fer-course", "main"
 KEY = "02"  # otter assign on one notebook keeps this module short; test_grading.py covers all six
 NAME = grading.NOTEBOOKS[KEY]
 PRIVATE = "assert m5.count_params() > 1717"  # an instructor's own check
-pytestmark = pytest.mark.xdist_group("grading")
 
 
 @pytest.fixture(scope="module")

@@ -25,8 +25,6 @@ from fer_utils import config, grading
 
 NOTEBOOK_DIR = config.PROJECT_ROOT / "notebooks"
 AUTO = [e for e in grading.EXERCISES if not e.manual]
-# one pytest-xdist worker runs this module: `dist` (otter assign on six notebooks) is built once
-pytestmark = pytest.mark.xdist_group("grading")
 
 
 @pytest.fixture(scope="module")
