@@ -66,8 +66,9 @@ def detect_faces(
     """Boxes ``(x, y, w, h)`` of the faces in a uint8 grayscale image (original coordinates), left to right.
 
     ``detector="mtcnn"`` (the default for photos) is a three-stage CNN that also finds tilted, partly
-    covered and small faces (docs/benchmarks.md, "Face detection": recall and time per photo against Haar); its boxes are made
-    square, like FER-2013's crops, and kept when its confidence is at least ``min_confidence``.
+    covered and small faces (docs/benchmarks.md, "Face detection": recall and time per photo against
+    Haar); its boxes are made square, like FER-2013's crops, and kept when its confidence is at least
+    ``min_confidence``.
     ``detector="haar"`` is OpenCV's frontal-face cascade: several times faster, used for video;
     ``scale_factor`` and ``min_neighbors`` are its settings.
     ``min_size`` is the smallest face side in pixels of the original image (default: 20 for MTCNN,
