@@ -114,7 +114,8 @@ PROFILES: dict[str, Profile] = {
         search_seeds=2,
     ),
     # A read-through: all the data, short trainings. Estimated from laptop's rates on the slower machine
-    # below (not timed as a whole): 03 about 20 min (5 epochs + the 9-min overfitting study), 04 about 25 min.
+    # below (not timed as a whole): 03 about 20 min (5 epochs + the 9-min overfitting study), 04 about 40 min
+    # (laptop's 350 updates per run, the fewest at which the search base passed the learning guard).
     "quick": Profile(
         "quick",
         train_limit=None,
@@ -123,7 +124,7 @@ PROFILES: dict[str, Profile] = {
         batch_size=64,
         patience=3,
         model_width=16,
-        search_updates=250,
+        search_updates=350,
         tuner_trials=3,
         final_epochs=1,
         search_seeds=2,

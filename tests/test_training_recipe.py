@@ -89,13 +89,14 @@ def test_search_base_is_the_recipe_without_augmentation():
 
 def test_notebook_04_repeats_every_configuration_with_a_budget_that_learns():
     """Each configuration of notebook 04 runs with at least two seeds in every profile (their spread is the
-    noise band its conclusions are read against), and quick and laptop give each run enough updates to pass
-    the learning guard on FER-2013: at 400 updates the search base reached 0.422 validation accuracy against
-    a floor of 0.351, while at 200 (quick's old budget) 10 of 12 runs stayed under it."""
+    noise band its conclusions are read against), and quick and laptop give each run enough updates for the
+    search base to pass the learning guard on FER-2013: at 350 updates (the committed laptop run, 2026-12-01)
+    it reached 0.375 and 0.410 validation accuracy against a floor of 0.351, while at 200 10 of 12 runs
+    stayed under it."""
     for profile in config.PROFILES.values():
         assert profile.search_seeds >= 2, profile.name
     for name in ("quick", "laptop", "full"):
-        assert config.get_profile(name).search_updates >= 400, name
+        assert config.get_profile(name).search_updates >= 350, name
 
 
 def test_run_experiment_keeps_the_budget_and_flags_a_run_that_learned_nothing():
