@@ -43,9 +43,8 @@ test: data-source lint
 # which data the tests and notebooks will use (a loud warning when FER-2013 is missing); with
 # FER-2013, fills data/cache (decoded arrays and twins) so that parallel jobs only read it
 data-source:
-	@$(PYTHON) -c "from fer_utils.data import data_source_line; print(data_source_line())"
-	@$(PYTHON) -c "from fer_utils import data, twins; found = data.data_source_line().startswith('Data:'); \
-		found and (r := twins.find_twins(data.load_fer2013(verbose=False))) and \
+	@$(PYTHON) -c "from fer_utils import data, twins; line = data.data_source_line(); print(line, flush=True); \
+		line.startswith('Data:') and (r := twins.find_twins(data.load_fer2013(verbose=False))) and \
 		print(f'data/cache ready (twins {\"read\" if r.from_cache else \"found\"} in {r.seconds:.1f} s)')"
 
 lint:
