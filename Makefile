@@ -36,8 +36,13 @@ course:
 # The unit tests and the notebooks run side by side (two jobs; their outputs are printed whole, one
 # after the other): much of a smoke run is single-threaded Python (building and tracing models), so
 # two jobs keep both cores busy. data-source decodes FER-2013 and finds its twins once, before them.
+# Side by side, each TensorFlow process gets one thread per pool (TEST_THREADS): with TensorFlow's
+# default pools the processes contend for the cores (measured on 2 cores: two smoke experiment runs
+# side by side took 66-77 s with the default pools, 54-55 s with one thread each, 54 s alone).
+TEST_THREADS ?= 1
 test: data-source lint
-	@$(MAKE) --no-print-directory -j2 --output-sync=target test-unit test-notebooks
+	@TF_NUM_INTRAOP_THREADS=$(TEST_THREADS) TF_NUM_INTEROP_THREADS=$(TEST_THREADS) OMP_NUM_THREADS=$(TEST_THREADS) \
+		$(MAKE) --no-print-directory -j2 --output-sync=target test-unit test-notebooks
 	@$(MAKE) --no-print-directory test-report
 
 # which data the tests and notebooks will use (a loud warning when FER-2013 is missing); with

@@ -328,7 +328,8 @@ def reestimate_batchnorm(
     model: keras.Model, x: np.ndarray, batches: int = 60, batch_size: int = 256, seed: int = 0
 ) -> keras.Model:
     """Recompute every BatchNormalization layer's moving mean and variance for the model's
-    current weights, in place, from ``batches`` batches of uint8 faces ``x`` (no augmentation).
+    current weights, in place, from ``batches`` batches of uint8 faces ``x`` (no augmentation;
+    fewer batches when ``x`` holds fewer faces, so that no face is used twice).
 
     Needed after weight averaging (``TrainConfig.ema``): Keras averages the trainable weights
     only, so the averaged network still carries the statistics of the weights being trained.
@@ -342,8 +343,9 @@ def reestimate_batchnorm(
     if not bns:
         return model
     momenta = [bn.momentum for bn in bns]
+    batches = min(batches, -(-len(x) // batch_size))  # at most one pass: a repeated face adds nothing
     order = np.random.default_rng(seed).permutation(len(x))
-    order = np.resize(order, batches * batch_size)  # wraps around when x is smaller than the budget
+    order = np.resize(order, batches * batch_size)  # the last batch wraps around to fill it
     try:
         for k in range(batches):
             for bn in bns:

@@ -36,6 +36,12 @@ def main() -> None:
     ap.add_argument("--ema", type=float, default=None, help="averaging momentum (default: the recipe's, 0 = off)")
     ap.add_argument("--seed", type=int, default=None, help="override the recipe's seed")
     ap.add_argument("--precision", default="auto")
+    ap.add_argument(
+        "--linked-augmentation",
+        action="store_true",
+        help="give every augmentation layer the one run seed, as the course did before the fix "
+        "(rotation, zoom, shift and flip then move together); for the before/after row only",
+    )
     args = ap.parse_args()
 
     profile = config.get_profile(args.profile)
@@ -52,6 +58,10 @@ def main() -> None:
         cfg.ema = args.ema
     if args.seed is not None:
         cfg.seed = args.seed
+    if args.linked_augmentation:
+        from fer_utils import pipeline
+
+        pipeline.layer_seeds = lambda seed, n: [seed] * n  # the pre-fix construction: one stream for all
     policy = setup_precision(args.precision)
     data = load_fer2013(allow_synthetic=True)
     splits = make_splits(
@@ -79,6 +89,7 @@ def main() -> None:
                 "train_config": cfg.as_dict(),
                 "precision": policy,
                 "validation": args.validation,
+                "augmentation_draws": "linked (pre-fix)" if args.linked_augmentation else "independent",
                 "hardware": hardware_description(),
                 "train_seconds_this_session": seconds,
                 "wall_seconds": time.time() - start,

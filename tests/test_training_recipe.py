@@ -262,6 +262,9 @@ def test_reestimate_batchnorm_sets_the_mean_over_the_batches():
     shuffled = np.random.default_rng(0).permutation(96)  # the same batches as the function's
     batch_vars = [features[shuffled[i : i + 32]].var(axis=(0, 1, 2)) for i in range(0, 96, 32)]
     np.testing.assert_allclose(bn.moving_variance.numpy(), np.mean(batch_vars, axis=0), rtol=1e-3, atol=1e-5)
+    bn.moving_mean.assign(np.zeros(bn.moving_mean.shape))
+    training.reestimate_batchnorm(model, x, batches=50, batch_size=32)  # more than one pass: capped at three
+    np.testing.assert_allclose(bn.moving_mean.numpy(), features.mean(axis=(0, 1, 2)), rtol=1e-4, atol=1e-5)
 
 
 @pytest.mark.filterwarnings("ignore::UserWarning")  # the tiny dataset is flagged as processed
