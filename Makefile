@@ -24,7 +24,7 @@ help:
 	@echo "make assignments     student notebooks (no solutions), student package, autograders and rubric in $(DIST)"
 	@echo "                     REPO=owner/name BRANCH=main: Colab/Kaggle badges for student/ in that GitHub repository"
 	@echo "                     (default: the origin remote); FER_PRIVATE_CHECKS=file.json: your own hidden checks"
-	@echo "make grade SUBMISSIONS=folder   grade one sub-folder or .zip per student: $(DIST)/grades/gradebook.csv (TIMEOUT=$(TIMEOUT) s per notebook)"
+	@echo "make grade SUBMISSIONS=folder   grade one sub-folder or .zip per student: $(DIST)/grades/gradebook.csv (TIMEOUT=$(TIMEOUT) s per notebook, JOBS=$(JOBS) at a time)"
 	@echo "make clean           delete outputs/, data/cache/ and .pytest_cache (not the dataset, not dist/)"
 
 install:
@@ -96,11 +96,13 @@ BRANCH ?= main
 assignments:
 	$(PYTHON) -m fer_utils.grading assign --out $(DIST) $(if $(REPO),--repo $(REPO)) --branch $(BRANCH)
 
-# each notebook is stopped after TIMEOUT seconds (it keeps what its checks earned until then)
+# each notebook is stopped after TIMEOUT seconds (it keeps what its checks earned until then);
+# JOBS notebooks are graded at a time, each in its own process (one per core suits a CPU machine)
 TIMEOUT ?= 1200
+JOBS ?= 1
 grade:
 	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=<folder with one sub-folder or .zip per student>"; exit 2; }
-	$(PYTHON) -m fer_utils.grading grade --submissions $(SUBMISSIONS) --dist $(DIST) --timeout $(TIMEOUT)
+	$(PYTHON) -m fer_utils.grading grade --submissions $(SUBMISSIONS) --dist $(DIST) --timeout $(TIMEOUT) --jobs $(JOBS)
 
 # Jupyter refuses to start as root unless told; containers and cloud machines often run as root
 lab:

@@ -732,12 +732,45 @@ def write_gradebook(path: Path, rows: list[dict]) -> None:
     tmp.replace(path)
 
 
+def _limit_threads(threads: int) -> None:
+    """Pool initializer: the kernels a grading process starts use ``threads`` TensorFlow threads per pool,
+    so that ``jobs`` notebooks side by side do not fight over the cores."""
+    for var in ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS"):
+        os.environ.setdefault(var, str(threads))
+
+
+def _grade_all(tasks: list[tuple], labels: list[str], timeout: float, jobs: int) -> list[dict]:
+    """``grade_notebook`` for each ``(notebook, autograder, student, work)``, in order (``labels``: what
+    the progress line names); with ``jobs`` > 1,
+    that many notebooks at a time, each in its own process (otter's time limit and the notebook's
+    environment are per process)."""
+
+    def start(task: tuple, label: str):
+        print(f"grading {task[2]} / {label}", flush=True)
+        return task
+
+    if jobs <= 1 or len(tasks) <= 1:
+        return [grade_notebook(*start(task, label), timeout=timeout) for task, label in zip(tasks, labels)]
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    threads = max(1, (os.cpu_count() or 1) // jobs)
+    ctx = multiprocessing.get_context("spawn")  # a fresh interpreter: nothing inherited from TensorFlow's threads
+    with ProcessPoolExecutor(jobs, mp_context=ctx, initializer=_limit_threads, initargs=(threads,)) as pool:
+        futures = [pool.submit(grade_notebook, *start(t, label), timeout=timeout) for t, label in zip(tasks, labels)]
+        return [f.result() for f in futures]
+
+
 def grade(
-    submissions: str | os.PathLike, dist: str | os.PathLike, out: str | os.PathLike, timeout: float = TIMEOUT_S
+    submissions: str | os.PathLike,
+    dist: str | os.PathLike,
+    out: str | os.PathLike,
+    timeout: float = TIMEOUT_S,
+    jobs: int = 1,
 ) -> Path:
-    """Grade every student's notebooks, each stopped after ``timeout`` seconds; updates
-    ``out/gradebook.csv`` (one row per student: ``gradebook_columns``; the rows of students not in
-    ``submissions`` stay) and writes ``out/feedback/<student>.md``."""
+    """Grade every student's notebooks, each stopped after ``timeout`` seconds, ``jobs`` notebooks at a
+    time; updates ``out/gradebook.csv`` (one row per student: ``gradebook_columns``; the rows of
+    students not in ``submissions`` stay) and writes ``out/feedback/<student>.md``."""
     dist, out = Path(dist), Path(out)
     zips = {key: dist / "autograder" / f"{name}.zip" for key, name in NOTEBOOKS.items()}
     absent = [str(z) for z in zips.values() if not z.exists()]
@@ -748,7 +781,17 @@ def grade(
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         students = _student_folders(Path(submissions), Path(tmp) / "unpacked")
-        for student, (folder, problem) in students.items():
+        found = {  # (student, key) -> (notebook or None, why another file was chosen)
+            (student, key): find_notebook(folder, name)
+            for student, (folder, problem) in students.items()
+            if not problem
+            for key, name in NOTEBOOKS.items()
+        }
+        graded = [(sk, nb) for sk, (nb, _) in found.items() if nb is not None]
+        tasks = [(nb, zips[key], student, Path(tmp) / "work" / student / key) for (student, key), nb in graded]
+        labels = [str(nb.relative_to(students[student][0])) for (student, _), nb in graded]
+        results = dict(zip([sk for sk, _ in graded], _grade_all(tasks, labels, timeout, jobs)))
+        for student, (_, problem) in students.items():
             row: dict = {"student": student, **{e.name: 0.0 for e in auto}}
             feedback, notes = [f"# Feedback for {student}", ""], []
             if problem:  # one line for the archive instead of six notebooks "not submitted"
@@ -758,13 +801,12 @@ def grade(
                 for key in NOTEBOOKS:
                     row[f"nb{key}_profile"], row[f"nb{key}_data"] = "", "missing"
             for key, name in ({} if problem else NOTEBOOKS).items():
-                notebook, chosen = find_notebook(folder, name)
+                notebook, chosen = found[student, key]
                 if notebook is None:
                     feedback += [f"## {name}", "", "not submitted", ""]
                     row[f"nb{key}_profile"], row[f"nb{key}_data"] = "", "missing"
                     continue
-                print(f"grading {student} / {notebook.relative_to(folder)}", flush=True)
-                res = grade_notebook(notebook, zips[key], student, Path(tmp) / "work" / student / key, timeout)
+                res = results[student, key]
                 row.update({e.name: round(res["scores"].get(e.name, 0.0), 2) for e in auto if e.notebook == key})
                 row[f"nb{key}_profile"] = res["record"].get("profile", "")
                 row[f"nb{key}_data"] = res["record"].get("data", "")
@@ -809,6 +851,7 @@ def main(argv: list[str] | None = None) -> int:
     g.add_argument("--dist", default="dist", help="what `assign` wrote")
     g.add_argument("--out", default=None, help="default: <dist>/grades")
     g.add_argument("--timeout", type=float, default=TIMEOUT_S, help="seconds per notebook (default %(default)g)")
+    g.add_argument("--jobs", type=int, default=1, help="notebooks graded at a time, each in its own process")
     args = ap.parse_args(argv)
     try:
         if args.command == "assign":
@@ -816,7 +859,8 @@ def main(argv: list[str] | None = None) -> int:
             private = classroom.private_checks_path(args.private_checks)
             make_assignments(args.out, repo=repo, branch=args.branch, private_checks=private)
         else:
-            grade(args.submissions, args.dist, args.out or Path(args.dist) / "grades", timeout=args.timeout)
+            out = args.out or Path(args.dist) / "grades"
+            grade(args.submissions, args.dist, out, timeout=args.timeout, jobs=args.jobs)
     except (GradingError, classroom.ClassroomError) as err:
         print(f"ERROR: {err}", file=sys.stderr)
         return 1

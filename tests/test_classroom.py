@@ -24,7 +24,7 @@ NAME = grading.NOTEBOOKS[KEY]
 PRIVATE = "assert m5.count_params() > 1717"  # an instructor's own check
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # otter assign takes about a minute: once per test process
 def dist(tmp_path_factory):
     out = tmp_path_factory.mktemp("dist")
     checks = tmp_path_factory.mktemp("private") / "checks.json"

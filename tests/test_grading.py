@@ -27,7 +27,7 @@ NOTEBOOK_DIR = config.PROJECT_ROOT / "notebooks"
 AUTO = [e for e in grading.EXERCISES if not e.manual]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # otter assign takes about a minute: once per test process
 def dist(tmp_path_factory):
     out = tmp_path_factory.mktemp("dist")
     grading.make_assignments(out)
@@ -130,7 +130,7 @@ def test_two_classes_graded_end_to_end(dist, tmp_path, monkeypatch):
     shutil.copy(NOTEBOOK_DIR / f"{second}.ipynb", carol)
     shutil.make_archive(str(class_b / "carol"), "zip", carol)  # an archive instead of a folder
 
-    book_a = _gradebook(grading.grade(class_a, dist, tmp_path / "grades_a"))
+    book_a = _gradebook(grading.grade(class_a, dist, tmp_path / "grades_a", jobs=2))  # two notebooks at a time
     book_b = _gradebook(grading.grade(class_b, dist, tmp_path / "grades_b"))
 
     with open(tmp_path / "grades_a" / "gradebook.csv") as f:
@@ -308,10 +308,9 @@ _TINY_QUESTION = [  # otter's format, as master_notebook writes it: (raw cell?, 
 
 
 @pytest.fixture(scope="module")
-def stopped(tmp_path_factory):
+def tiny(tmp_path_factory):
     """A tiny assignment (q1: ``x = 1``, q2: ``y = 2``; each a public check of the form and a hidden one
-    of the value, 2 points) and a submission graded with a 5 s limit: q1 right, q2 of the right form
-    but wrong, then a loop that never ends, then a cell that would spoil q1."""
+    of the value, 2 points): its folder, its autograder and the kernelspec."""
     tmp = tmp_path_factory.mktemp("tiny")
     cells = [
         nbformat.v4.new_raw_cell(
@@ -333,11 +332,34 @@ def stopped(tmp_path_factory):
     )
     assert done.returncode == 0, done.stdout + done.stderr
     (autograder,) = (tmp / "dist" / "autograder").glob("*.zip")
-    code = ["x = 1", "y = 3", "while True:\n    pass", "x = 0"]
+    return tmp, autograder, master.metadata["kernelspec"]
+
+
+def _tiny_submission(tiny, name: str, code: list[str]) -> Path:
+    tmp, _, kernelspec = tiny
     submission = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in code])
-    submission.metadata["kernelspec"] = master.metadata["kernelspec"]
-    nbformat.write(submission, tmp / "submission.ipynb")
-    return grading.grade_notebook(tmp / "submission.ipynb", autograder, "tiny", tmp / "work", timeout=5)
+    submission.metadata["kernelspec"] = kernelspec
+    nbformat.write(submission, tmp / f"{name}.ipynb")
+    return tmp / f"{name}.ipynb"
+
+
+@pytest.fixture(scope="module")
+def stopped(tiny):
+    """The tiny assignment's submission: q1 right, q2 of the right form but wrong, then a loop that never
+    ends, then a cell that would spoil q1; graded with a 5 s limit."""
+    notebook = _tiny_submission(tiny, "submission", ["x = 1", "y = 3", "while True:\n    pass", "x = 0"])
+    return grading.grade_notebook(notebook, tiny[1], "tiny", tiny[0] / "work", timeout=5)
+
+
+def test_notebooks_graded_side_by_side_score_as_one_at_a_time(tiny):
+    """``jobs=2``: each notebook in its own process, results in the order of the tasks."""
+    tmp, autograder, _ = tiny
+    answers = {"right": ["x = 1", "y = 2"], "half": ["x = 1", "y = 3"], "none": ["x = 5"]}
+    tasks = [(_tiny_submission(tiny, n, code), autograder, n, tmp / "jobs" / n) for n, code in answers.items()]
+    side_by_side = grading._grade_all(tasks, list(answers), timeout=60, jobs=2)
+    assert [r["scores"] for r in side_by_side] == [{"q1": 2, "q2": 2}, {"q1": 2, "q2": 0}, {"q1": 0, "q2": 0}]
+    one = grading._grade_all(tasks[1:2], ["half"], timeout=60, jobs=1)
+    assert one[0]["scores"] == side_by_side[1]["scores"] and one[0]["outputs"] == side_by_side[1]["outputs"]
 
 
 def test_a_notebook_that_never_ends_is_stopped_and_keeps_what_it_earned(stopped):
