@@ -86,8 +86,9 @@ def notebooks(folder: Path) -> list[Path]:
 MEASURED_MINUTES: dict[str, dict[str, float]] = {
     # the committed run, 2026-12-01, on a 2-core AMD EPYC with AVX2 only (the slowest machine the course runs on)
     "laptop": {"01": 0.6, "02": 0.2, "03": 40.8, "04": 52.6, "05": 0.5, "06": 4.2},
-    # nbval in CI, 2026-12-01, on the same CPU while the unit tests ran beside it (alone: less)
-    "smoke": {"01": 1.6, "02": 0.4, "03": 3.4, "04": 7.2, "05": 0.7, "06": 1.4},
+    # nbval in CI, 2026-12-01 (quiet fresh-clone run, 1,018 s), on the same CPU while the unit tests ran beside it
+    # (alone: less; the smoke course run alone took 29 s / 10 s / 135 s / 407 s / 29 s / 62 s before 04's 10 updates)
+    "smoke": {"01": 0.4, "02": 0.3, "03": 2.9, "04": 9.0, "05": 0.6, "06": 1.3},
 }
 
 EPOCH_PATTERN = re.compile(r"Epoch (\d+)/(\d+)")
