@@ -5,7 +5,7 @@ OUT ?= outputs/run
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 export PYTHONHASHSEED ?= 0
 
-.PHONY: help install course assignments grade data-source lint test test-unit test-notebooks test-report report benchmark benchmark-prediction benchmark-detection lab clean
+.PHONY: help install course assignments import-lms grade data-source lint test test-unit test-notebooks test-report report benchmark benchmark-prediction benchmark-detection lab clean
 help:
 	@echo "make install         install everything (python -m pip install -r requirements.txt)"
 	@echo "make course          run the six notebooks headless; executed copies + figures in $(OUT)"
@@ -24,7 +24,8 @@ help:
 	@echo "make assignments     student notebooks (no solutions), student package, autograders and rubric in $(DIST)"
 	@echo "                     REPO=owner/name BRANCH=main: Colab/Kaggle badges for student/ in that GitHub repository"
 	@echo "                     (default: the origin remote); FER_PRIVATE_CHECKS=file.json: your own hidden checks"
-	@echo "make grade SUBMISSIONS=folder   grade one sub-folder or .zip per student: $(DIST)/grades/gradebook.csv (TIMEOUT=$(TIMEOUT) s per notebook, JOBS=$(JOBS) at a time)"
+	@echo "make import-lms DOWNLOAD=d SUBMISSIONS=folder   an LMS download (Canvas: folder or .zip) as one sub-folder per student"
+	@echo "make grade SUBMISSIONS=folder   grade one sub-folder or .zip per student: $(DIST)/grades/gradebook.csv and lms_grades.csv (TIMEOUT=$(TIMEOUT) s per notebook, JOBS=$(JOBS) at a time)"
 	@echo "make clean           delete outputs/, data/cache/ and .pytest_cache (not the dataset, not dist/)"
 
 install:
@@ -95,6 +96,11 @@ REPO ?=
 BRANCH ?= main
 assignments:
 	$(PYTHON) -m fer_utils.grading assign --out $(DIST) $(if $(REPO),--repo $(REPO)) --branch $(BRANCH)
+
+# Canvas's "Download Submissions" (a flat folder or .zip) as one sub-folder per student for `grade`
+import-lms:
+	@test -n "$(DOWNLOAD)" -a -n "$(SUBMISSIONS)" || { echo "usage: make import-lms DOWNLOAD=<LMS download folder or .zip> SUBMISSIONS=<folder>"; exit 2; }
+	$(PYTHON) -m fer_utils.grading import-lms --download $(DOWNLOAD) --out $(SUBMISSIONS)
 
 # each notebook is stopped after TIMEOUT seconds (it keeps what its checks earned until then);
 # JOBS notebooks are graded at a time, each in its own process (one per core suits a CPU machine)

@@ -87,7 +87,7 @@ class Profile:
     model_width: int  # filters of the first block of the BN-VGG
     search_updates: int  # weight updates per experiment and per tuner trial in notebook 04
     tuner_trials: int  # KerasTuner trials in notebook 04
-    final_epochs: int  # epochs of the retrained chosen configuration in 04
+    final_epochs: int  # epochs of the retrained chosen configuration in 04 (0: not retrained, 03's model is kept)
     search_seeds: int = 2  # seeds per configuration in notebook 04 (their spread is the noise band)
     study_faces: int = 2000  # training faces of notebook 03's over/underfitting study
     study_epochs: int = 25  # its most epochs (EarlyStopping on validation loss usually stops sooner)
@@ -126,7 +126,7 @@ PROFILES: dict[str, Profile] = {
         model_width=16,
         search_updates=350,
         tuner_trials=3,
-        final_epochs=1,
+        final_epochs=0,
         search_seeds=2,
     ),
     # The default and the committed notebooks: the whole course in at most 100 minutes on 2 CPU cores
@@ -134,12 +134,13 @@ PROFILES: dict[str, Profile] = {
     # 2-core AMD EPYC with AVX2 only (float32). Rates measured there: the width-16 BN-VGG ~0.26 s per
     # update at batch 64 (~105 s an epoch of 404 updates; width 24 ~0.51 s), and ~10 s per run to build,
     # compile and validate. 03: 15 epochs (~28 min) + the overfitting study (~9 min) + evaluation (~4 min).
-    # 04, in update-equivalents of the width-16 base (batch 128 counts twice):
-    #   section 1: 6 configurations x 2 seeds, ~13 x 350 updates    ~1,180 s + 12 runs x 10 s
-    #   6 tuner trials + the tuner's best and exercise 2 (2 seeds each)   10 x 350 x 0.26 s ~ 910 s + 100 s
-    #   retraining at 03's width: 2 epochs + validation              ~  230 s
-    #   start-up, data, PrivateTest evaluation, figures              ~  150 s
-    #   total about 2,700 s = 45 min; a CPU with AVX-512 (bfloat16) runs both in about half the time.
+    # 04, in updates of the width-16 base (measured 0.275 s per update with validation):
+    #   section 1: 4 configurations x 2 seeds x 350 updates           ~  870 s
+    #   6 tuner trials + the tuner's best and exercise 2 (2 seeds each)   10 x 350 updates ~ 1,240 s
+    #   no retraining (final_epochs 0: a run as long as 03's does not fit, a shorter one compares nothing)
+    #   start-up, data, PrivateTest evaluation, figures               ~  100 s
+    #   total about 2,200 s = 37 min (40 min on a slower day); a CPU with AVX-512 (bfloat16) runs both
+    #   in about half the time.
     "laptop": Profile(
         "laptop",
         train_limit=None,
@@ -150,7 +151,7 @@ PROFILES: dict[str, Profile] = {
         model_width=16,
         search_updates=350,
         tuner_trials=6,
-        final_epochs=2,
+        final_epochs=0,
         search_seeds=2,
     ),
     # One GPU: the full recipe.

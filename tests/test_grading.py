@@ -74,6 +74,14 @@ def test_autograders_hold_every_check(dist):
         assert f'"points": {e.points}' in test
 
 
+def test_autograders_use_a_python_the_course_supports(dist):
+    """otter's default autograder Python (3.13) is outside ``requires-python``; the zips pin ours."""
+    for name in grading.NOTEBOOKS.values():
+        with zipfile.ZipFile(dist / "autograder" / f"{name}.zip") as z:
+            env = z.read("environment.yml").decode()
+        assert f"python={grading.AUTOGRADER_PYTHON}" in env, name
+
+
 @pytest.mark.parametrize("exercise", AUTO, ids=lambda e: e.name)
 def test_an_untouched_answer_fails_every_check(exercise):
     """The answer as distributed (``name = ...``) fails each public and hidden check, so an untouched
@@ -387,3 +395,99 @@ def test_otter_export_comments_leave_the_student_markdown(tmp_path):
     assert grading.strip_export_comments(tmp_path / "student.ipynb") == 2
     nb = nbformat.read(tmp_path / "student.ipynb", as_version=4)
     assert [c.source for c in nb.cells] == ["**Exercise 3** Explain.", "## Next"]
+
+
+# --------------------------------------------------------------------------- LMS import and export (issue 26)
+@pytest.mark.parametrize(
+    "name, expected",
+    [
+        (
+            "smithjane_12345_67890_03_training_and_evaluation.ipynb",
+            ("smithjane", "12345", "03_training_and_evaluation.ipynb", 0, False),
+        ),
+        (
+            "smithjane_LATE_12345_67890_03_training_and_evaluation.ipynb",
+            ("smithjane", "12345", "03_training_and_evaluation.ipynb", 0, True),
+        ),
+        (
+            "smithjane_12345_67890_03_training_and_evaluation-2.ipynb",
+            ("smithjane", "12345", "03_training_and_evaluation.ipynb", 2, False),
+        ),
+        ("o-brienann_LATE_7_8_my notebook-1.ipynb", ("o-brienann", "7", "my notebook.ipynb", 1, True)),
+        ("smithjane_03_training_and_evaluation.ipynb", None),  # no LMS ids
+        ("03_training_and_evaluation.ipynb", None),
+        ("notes.txt", None),
+    ],
+)
+def test_lms_download_names_are_parsed(name, expected):
+    info = grading.parse_lms_name(name)
+    assert (info and (info.student, info.user_id, info.original, info.attempt, info.late)) == expected
+
+
+def test_an_lms_zip_download_is_imported_and_unmatched_files_are_listed(tmp_path, capsys):
+    first, second = grading.NOTEBOOKS["01"], grading.NOTEBOOKS["02"]
+    download, out = tmp_path / "submissions.zip", tmp_path / "submissions"
+    with zipfile.ZipFile(download, "w") as z:
+        z.writestr(f"smithjane_12345_67890_{first}.ipynb", "plain")
+        z.writestr(f"smithjane_12345_67891_{first}-1.ipynb", "first re-submission")
+        z.writestr(f"smithjane_LATE_12345_67892_{first}-2.ipynb", "second re-submission")
+        z.writestr(f"doejohn_222_333_{second}.ipynb", "john's")
+        z.writestr("README.txt", "not a submission")
+        z.writestr("__MACOSX/._README.txt", "")
+    assert grading.main(["import-lms", "--download", str(download), "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert (out / "smithjane" / f"{first}.ipynb").read_text() == "second re-submission"
+    assert (out / "doejohn" / f"{second}.ipynb").read_text() == "john's"
+    assert sorted(p.name for p in out.iterdir()) == [".lms_ids.csv", "doejohn", "smithjane"]
+    assert (
+        f"smithjane/{first}.ipynb <- smithjane_LATE_12345_67892_{first}-2.ipynb (re-submission 2 of 3 uploads, late)"
+        in printed
+    )
+    assert [line for line in printed.splitlines() if "README" in line] == [
+        "skipped README.txt: not an LMS download name (<student>_<id>_<id>_<file>); copy it by hand"
+    ]
+    assert "Traceback" not in printed
+
+    newer = out / "doejohn" / f"{second}.ipynb"  # the instructor's newer copy is kept and reported
+    newer.write_text("fixed by hand")
+    os.utime(newer, (4e9, 4e9))
+    grading.import_lms(download, out)
+    printed = capsys.readouterr().out
+    assert newer.read_text() == "fixed by hand"
+    assert f"kept {newer}: it is newer than doejohn_222_333_{second}.ipynb in the download" in printed
+    assert f"smithjane/{first}.ipynb: unchanged" in printed
+
+    (tmp_path / "broken.zip").write_text("not a zip")
+    assert grading.main(["import-lms", "--download", str(tmp_path / "broken.zip"), "--out", str(out)]) == 1
+    assert capsys.readouterr().err.startswith(f"ERROR: {tmp_path / 'broken.zip'} is not a readable .zip archive")
+
+
+def test_the_lms_export_follows_the_gradebook_after_grading_again(tmp_path, monkeypatch):
+    dist, out, first = _fake_dist(tmp_path), tmp_path / "grades", grading.NOTEBOOKS["01"]
+    for folder, files in [
+        ("monday", [f"alicesmith_11_1_{first}.ipynb", f"bobjones_22_2_{first}.ipynb"]),
+        ("friday", [f"bobjones_LATE_22_3_{first}-1.ipynb"]),
+    ]:
+        (tmp_path / "lms" / folder).mkdir(parents=True)
+        for name in files:
+            (tmp_path / "lms" / folder / name).write_text("{}")
+        grading.import_lms(tmp_path / "lms" / folder, tmp_path / folder)
+    (tmp_path / "monday" / "carol").mkdir()  # collected by hand: no LMS id
+    (tmp_path / "monday" / "carol" / f"{first}.ipynb").write_text("{}")
+
+    def lms_rows():
+        with open(out / "lms_grades.csv", newline="") as f:
+            rows = list(csv.reader(f))
+        assert rows[0] == ["Student", "ID", "SIS User ID", "Section", "FER course (points)", "FER course (percent)"]
+        book = _gradebook(out / "gradebook.csv")
+        assert [(r[0], r[4], r[5]) for r in rows[1:]] == [(s, b["total"], b["percent"]) for s, b in book.items()]
+        return {r[0]: r for r in rows[1:]}
+
+    _fake_grading(monkeypatch)
+    grading.grade(tmp_path / "monday", dist, out)
+    rows = lms_rows()
+    assert rows["alicesmith"][1:4] == ["11", "", ""] and rows["carol"][1] == "" and float(rows["bobjones"][4]) == 4
+    _fake_grading(monkeypatch, points={"bobjones": 0})
+    grading.grade(tmp_path / "friday", dist, out)  # bob's late re-submission only
+    rows = lms_rows()
+    assert float(rows["bobjones"][4]) == 0 and rows["bobjones"][1] == "22" and float(rows["alicesmith"][4]) == 4
