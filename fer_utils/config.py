@@ -139,8 +139,8 @@ PROFILES: dict[str, Profile] = {
     #   6 tuner trials + the tuner's best and exercise 2 (2 seeds each)   10 x 350 updates ~ 1,240 s
     #   no retraining (final_epochs 0: a run as long as 03's does not fit, a shorter one compares nothing)
     #   start-up, data, PrivateTest evaluation, figures               ~  100 s
-    #   total about 2,200 s = 37 min (40 min on a slower day); a CPU with AVX-512 (bfloat16) runs both
-    #   in about half the time.
+    #   total about 2,200 s = 37 min at 0.275 s per update; the committed run measured 0.376 s per update
+    #   that day and took 45.0 min. A CPU with AVX-512 (bfloat16) runs both in about half the time.
     "laptop": Profile(
         "laptop",
         train_limit=None,
