@@ -854,6 +854,7 @@ def grade(
 _CANVAS_NAME = re.compile(r"^(?P<student>[^_]+?)(?P<late>_LATE)?_(?P<user>\d+)_(?P<submission>\d+)_(?P<original>.+)$")
 _RESUBMISSION = re.compile(r"^(?P<stem>.+)-(?P<n>\d+)(?P<ext>\.[^.]+)$")
 LMS_IDS = ".lms_ids.csv"  # student folder -> LMS user id, written by import_lms beside the student folders
+GRADES_LMS_IDS = "lms_ids.csv"  # the same, gathered by `grade` beside the gradebook for the export
 LMS_COLUMNS = ["Student", "ID", "SIS User ID", "Section", "FER course (points)", "FER course (percent)"]
 
 
@@ -986,7 +987,8 @@ def _keep_lms_ids(submissions: Path, grades: Path) -> None:
     found = _read_lms_ids(submissions / LMS_IDS)
     if found:
         grades.mkdir(parents=True, exist_ok=True)
-        _write_lms_ids(grades / "lms_ids.csv", {**_read_lms_ids(grades / "lms_ids.csv"), **found})
+        ids = grades / GRADES_LMS_IDS
+        _write_lms_ids(ids, {**_read_lms_ids(ids), **found})
 
 
 def write_lms_grades(gradebook: Path) -> Path:
@@ -995,7 +997,7 @@ def write_lms_grades(gradebook: Path) -> Path:
     where ``import_lms`` found one, else empty."""
     with open(gradebook, newline="") as f:
         rows = [row for row in csv.DictReader(f) if row.get("student")]
-    ids = _read_lms_ids(gradebook.parent / "lms_ids.csv")
+    ids = _read_lms_ids(gradebook.parent / GRADES_LMS_IDS)
     path = gradebook.parent / "lms_grades.csv"
     tmp = path.with_suffix(".csv.tmp")
     with open(tmp, "w", newline="") as f:
