@@ -89,7 +89,7 @@ class Profile:
     tuner_trials: int  # KerasTuner trials in notebook 04
     final_epochs: int  # epochs of the retrained chosen configuration in 04 (0: not retrained, 03's model is kept)
     search_seeds: int = 2  # seeds per configuration in notebook 04 (their spread is the noise band)
-    study_faces: int = 2000  # training faces of notebook 03's over/underfitting study
+    study_faces: int = 1500  # training faces of notebook 03's over/underfitting study
     study_epochs: int = 25  # its most epochs (EarlyStopping on validation loss usually stops sooner)
 
     def as_dict(self) -> dict:
@@ -133,7 +133,8 @@ PROFILES: dict[str, Profile] = {
     # (03 at most 45 min, 04 at most 45 min), budgeted on the slowest machine the course is run on, a
     # 2-core AMD EPYC with AVX2 only (float32). Rates measured there: the width-16 BN-VGG ~0.26 s per
     # update at batch 64 (~105 s an epoch of 404 updates; width 24 ~0.51 s), and ~10 s per run to build,
-    # compile and validate. 03: 15 epochs (~28 min) + the overfitting study (~9 min) + evaluation (~4 min).
+    # compile and validate. 03: 15 epochs (~28 min) + the overfitting study (11.4 min at 2,000 faces on a
+    # slow day; 1,500 faces now) + evaluation (~4 min).
     # 04, in updates of the width-16 base (measured 0.275 s per update with validation):
     #   section 1: 4 configurations x 2 seeds x 350 updates           ~  870 s
     #   6 tuner trials + the tuner's best and exercise 2 (2 seeds each)   10 x 350 updates ~ 1,240 s

@@ -55,7 +55,7 @@ def mtcnn_detector():
 
 
 def detect_faces(
-    gray: np.ndarray,
+    image: np.ndarray,
     detector: str = "mtcnn",
     min_size: int | None = None,
     max_side: int = DETECT_MAX_SIDE,
@@ -63,7 +63,11 @@ def detect_faces(
     min_neighbors: int = 5,
     min_confidence: float = 0.9,
 ) -> list[tuple[int, int, int, int]]:
-    """Boxes ``(x, y, w, h)`` of the faces in a uint8 grayscale image (original coordinates), left to right.
+    """Boxes ``(x, y, w, h)`` of the faces in a uint8 image (original coordinates), left to right.
+
+    ``image`` is grayscale ``(H, W)`` or colour ``(H, W, 3)`` (RGB; a fourth channel is ignored).
+    MTCNN, trained on colour photos, sees the colour when there is one (on the course's group photos
+    it finds more faces on colour than on the gray copy: notebook 05); Haar always works on gray.
 
     ``detector="mtcnn"`` (the default for photos) is a three-stage CNN that also finds tilted, partly
     covered and small faces (docs/benchmarks.md, "Face detection": recall and time per photo against
@@ -79,9 +83,14 @@ def detect_faces(
     import cv2
 
     min_size = min_size if min_size is not None else (20 if detector == "mtcnn" else 40)
-    h, w = gray.shape
+    image = np.asarray(image, dtype=np.uint8)
+    if image.ndim == 3:
+        image = np.ascontiguousarray(image[..., :3])
+        if detector == "haar":
+            image = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
+    h, w = image.shape[:2]
     scale = min(1.0, max_side / max(h, w))
-    small = cv2.resize(gray, (int(w * scale), int(h * scale)), interpolation=cv2.INTER_AREA) if scale < 1 else gray
+    small = cv2.resize(image, (int(w * scale), int(h * scale)), interpolation=cv2.INTER_AREA) if scale < 1 else image
     if detector == "haar":
         found = face_cascade().detectMultiScale(
             cv2.equalizeHist(small),
@@ -91,9 +100,8 @@ def detect_faces(
         )
         boxes = [tuple(int(round(v / scale)) for v in box) for box in (found if len(found) else [])]
     else:
-        found = mtcnn_detector().detect_faces(
-            np.repeat(small[..., None], 3, axis=2), min_face_size=max(12, int(min_size * scale))
-        )
+        rgb = small if small.ndim == 3 else np.repeat(small[..., None], 3, axis=2)
+        found = mtcnn_detector().detect_faces(rgb, min_face_size=max(12, int(min_size * scale)))
         boxes = []
         for face in found:
             if face["confidence"] < min_confidence:

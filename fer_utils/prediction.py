@@ -1,8 +1,9 @@
 """Predict emotions: load a model, classify 48x48 faces, find and classify the faces of a photo, draw.
 
-``predict_image`` is the whole path for one photo: ``detection.detect_faces`` finds the faces,
-``images.crop_face`` makes each a 48x48 uint8 face, ``classify_faces`` makes them one float32
-batch with ``images.to_model_input`` (the model scales the pixels itself) and runs the model once.
+``predict_image`` is the whole path for one photo: ``detection.detect_faces`` finds the faces
+(MTCNN on the colour image when there is one), ``images.crop_face`` makes each a 48x48 uint8 gray
+face, ``classify_faces`` makes them one float32 batch with ``images.to_model_input`` (the model
+scales the pixels itself) and runs the model once.
 ``load_model`` is the one function that loads a model for the CLI and notebooks 05/06 (``course_model``).
 """
 
@@ -177,20 +178,24 @@ def predict_image(
     detector: str = "mtcnn",
     **detect_kwargs,
 ) -> list[FaceResult]:
-    """Find and classify every face in an image (array or file path).
+    """Find and classify every face in an image (array or file path; grayscale or colour).
 
     ``detect=None`` classifies images that are already small face crops (at most 64 px a
     side, e.g. 48x48 FER faces) directly and runs face detection on anything larger;
     ``False`` always treats the whole image as one face. An empty list means no face found.
-    ``detector`` and ``detect_kwargs`` go to :func:`detect_faces`.
+    MTCNN detects on the colour image when there is one (it finds more faces on colour); the
+    model always gets the 48x48 grayscale crop. ``detector`` and ``detect_kwargs`` go to
+    :func:`detect_faces`.
     """
-    gray = load_image(image) if isinstance(image, (str, os.PathLike)) else np.asarray(image)
-    if gray.ndim == 3:
-        gray = to_gray_uint8(Image.fromarray(gray.astype(np.uint8)), size=None)
+    pixels = load_image(image, color=True) if isinstance(image, (str, os.PathLike)) else np.asarray(image)
+    gray = pixels
+    if pixels.ndim == 3:
+        gray = to_gray_uint8(Image.fromarray(pixels.astype(np.uint8)), size=None)  # RGBA: on white
+        pixels = pixels[..., :3].astype(np.uint8)
     if detect is None:
         detect = max(gray.shape) > 64
     if detect:
-        boxes = detect_faces(gray, detector, **detect_kwargs)
+        boxes = detect_faces(pixels if detector == "mtcnn" else gray, detector, **detect_kwargs)  # Haar: gray
         margin = CROP_MARGIN[detector]
         faces = (
             np.stack([crop_face(gray, b, margin) for b in boxes])

@@ -264,8 +264,11 @@ def _section_body(title: str, m: dict) -> str:
             "the test folder is PublicTest + PrivateTest.</p>"
         )
         text += "<h3>Plain</h3>" + _table(rows(metrics))
+        decision = m.get("tta", {})
         if tta:
-            text += "<h3>With test-time augmentation</h3>" + _table(rows(tta))
+            text += "<h3>With test-time augmentation (adopted on validation)</h3>" + _table(rows(tta))
+        elif decision.get("adopted") is False:
+            text += "<p>Test-time augmentation was not adopted (decided on validation); no figures for it.</p>"
         if priv:
             per = {k: {**v} for k, v in priv["per_class"].items()}
             for avg in ("macro", "weighted"):

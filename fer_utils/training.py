@@ -138,8 +138,8 @@ class EpochTimer(keras.callbacks.Callback):
 
 def training_dataset(cfg: TrainConfig, x: np.ndarray, y: np.ndarray, seed: int | None = None, repeat: bool = False):
     """The shuffled training pipeline a recipe asks for: faces augmented (flip, rotation, zoom,
-    translation) only when ``cfg.augment`` is on. ``train_model``, ``run_experiment`` and notebook
-    04's tuner all train on it, so they cannot disagree about augmentation."""
+    translation) only when ``cfg.augment`` is on. ``train_model`` and notebook 04's
+    experiments and tuner all train on it, so they cannot disagree about augmentation."""
     from .pipeline import augmentation_layers, make_dataset
 
     seed = cfg.seed if seed is None else seed
@@ -477,6 +477,15 @@ def learning_floor(y_train: np.ndarray, y_val: np.ndarray, margin: float = 0.10)
     return float(np.mean(np.asarray(y_val) == majority)) + margin
 
 
+def chance_ceiling(y_train: np.ndarray, y_val: np.ndarray, z: float = 2.0) -> float:
+    """The validation accuracy above which a run has learned *something*: the majority share
+    (``learning_floor(..., margin=0)``) plus ``z`` binomial standard errors of that share on the
+    ``len(y_val)`` validation faces, sqrt(p (1 - p) / n). Below it a score is the majority share
+    within sampling noise; ``learning_floor``'s guard (10 points) asks for useful learning."""
+    share = learning_floor(y_train, y_val, margin=0.0)
+    return share + z * float(np.sqrt(share * (1 - share) / len(y_val)))
+
+
 @dataclass
 class Experiment:
     """One configuration of notebook 04: an architecture, its keyword arguments and the
@@ -496,72 +505,15 @@ class Experiment:
         return replace(base, **{**self.train_overrides, **extra})
 
 
-def run_experiment(
-    exp: Experiment,
-    base: TrainConfig,
-    splits,
-    updates: int,
-    seed: int = 42,
-    bn_momentum: float = 0.9,
-    checks: int = 2,
-    extra_metrics: Callable | None = None,
-) -> dict:
-    """Train ``exp`` for a fixed budget of ``updates`` weight updates (whatever the batch size)
-    with a learning rate that warms up and then decays to 1% by the last update, checking
-    validation accuracy ``checks`` times. Test sets are not touched.
-
-    Returns a row: experiment, change, best validation accuracy, ``learned`` (above
-    ``learning_floor``), the training accuracy at the end, updates, faces seen, parameters,
-    seconds and seed, plus whatever ``extra_metrics(model)`` returns (a dict).
-    """
-    from .pipeline import make_dataset
-
-    cfg = exp.config(base, seed=seed)
-    set_seed(seed)
-    steps = max(1, updates // checks)
-    train_ds = training_dataset(cfg, splits.x_train, splits.y_train, repeat=True)
-    val_ds = make_dataset(splits.x_val, splits.y_val, batch_size=256)
-    model = exp.build(bn_momentum=bn_momentum)
-    lr = learning_rate_for(replace(cfg, epochs=checks), steps)
-    compile_model(model, lr, cfg.optimizer, cfg.weight_decay, cfg.label_smoothing)
-    start = time.perf_counter()
-    hist = model.fit(
-        train_ds,
-        validation_data=val_ds,
-        epochs=checks,
-        steps_per_epoch=steps,
-        class_weight=class_weights(splits.y_train, cfg.class_weight),
-        verbose=0,
-        shuffle=False,  # tf.data already shuffles
-    ).history
-    seconds = time.perf_counter() - start
-    best = float(max(hist["val_accuracy"]))
-    row = {
-        "experiment": exp.name,
-        "change": exp.change,
-        "val_accuracy": best,
-        "learned": best > learning_floor(splits.y_train, splits.y_val),
-        "train_accuracy": float(hist["accuracy"][-1]),
-        "updates": steps * checks,
-        "faces_seen": steps * checks * cfg.batch_size,
-        "params": model.count_params(),
-        "seconds": round(seconds, 1),
-        "seed": seed,
-        **(extra_metrics(model) if extra_metrics else {}),
-    }
-    keras.backend.clear_session()
-    return row
-
-
 __all__ = [
     "Experiment",
     "EpochTimer",
     "ResumableEarlyStopping",
     "history_from_csv",
     "learning_floor",
+    "chance_ceiling",
     "model_signature",
     "prepare_run_dir",
-    "run_experiment",
     "find_trained_model",
     "quick_standin_model",
     "recipe",

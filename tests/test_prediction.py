@@ -120,6 +120,26 @@ def test_min_size_drops_faces_smaller_than_it():
     assert detection.detect_faces(photo, min_size=20) and detection.detect_faces(photo, min_size=60) == []
 
 
+def test_mtcnn_detects_on_the_colour_photo_and_the_model_gets_the_gray_crop(classifier, monkeypatch):
+    """MTCNN was trained on colour photos: ``predict_image`` hands it the colour array (notebook 05
+    counts more labelled faces found on colour than on gray) and classifies the gray crop."""
+    photo = skdata.astronaut()
+    seen = []
+
+    def fake_detect(image, detector="mtcnn", **kwargs):
+        seen.append(np.asarray(image))
+        return [(168, 62, 111, 111)]
+
+    monkeypatch.setattr(prediction, "detect_faces", fake_detect)
+    r = prediction.predict_image(classifier, photo)
+    assert len(seen) == 1 and seen[0].shape == photo.shape and np.array_equal(seen[0], photo)
+    gray = images.to_gray_uint8(Image.fromarray(photo), size=None)
+    crop = images.crop_face(gray, (168, 62, 111, 111), detection.CROP_MARGIN["mtcnn"])
+    np.testing.assert_allclose(list(r[0].probabilities.values()), classifier(crop[None])[0], atol=1e-5)
+    prediction.predict_image(classifier, gray)  # gray input still works: detection gets the gray array
+    assert seen[1].shape == gray.shape
+
+
 def test_no_face_gives_an_empty_list(classifier):
     assert prediction.predict_image(classifier, skdata.chelsea()) == []
 

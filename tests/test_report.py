@@ -26,14 +26,15 @@ def _course_outputs(root, profile="smoke", with_figures=True):
     payload = {
         "headline": {"PrivateTest_accuracy": m["accuracy"], "PrivateTest_macro_f1": m["macro"]["f1"]},
         "metrics": {"validation": m, "PrivateTest": m, "PublicTest": m, "test": m},
-        "metrics_tta": {"PrivateTest": m},
+        "metrics_tta": {"PrivateTest": m},  # written only when validation adopted TTA
+        "tta": {"adopted": True, "decided_on": "validation"},
         "model": {
             "path": "outputs/models/fer_cnn_best.keras",
             "name": "fer_cnn_best",
             "params": 123456,
             "summary": "Model: fer_cnn_best\nTotal params: 123,456",
         },
-        "training": {"profile": profile, "epochs_run": 2, "best_validation_accuracy": 0.3},
+        "training": {"profile": profile, "epochs_run": 2},
         "data": {
             "source": "/data/fer2013",
             "synthetic": False,
@@ -67,7 +68,17 @@ def test_report_has_every_section_and_says_smoke(tmp_path):
     assert "fer_cnn_best" in page and "123,456" in page and "Total params" in page
     for name in CLASS_NAMES:
         assert name in page
-    assert "<h3>With test-time augmentation</h3>" in page
+    assert "<h3>With test-time augmentation (adopted on validation)</h3>" in page
+
+
+def test_report_says_when_tta_was_not_adopted(tmp_path):
+    out = _course_outputs(tmp_path / "outputs")
+    m = json.loads((out / "metrics.json").read_text())
+    del m["metrics_tta"]  # notebook 06 writes TTA's figures only when validation adopted it
+    m["tta"] = {"adopted": False, "decided_on": "validation"}
+    evaluation.save_metrics(m, out / "metrics.json", validate=True)
+    page = report.build_report(out)[0].read_text()
+    assert "With test-time augmentation" not in page and "was not adopted (decided on validation)" in page
 
 
 def test_report_without_smoke_banner_and_with_missing_figures(tmp_path, capsys):
