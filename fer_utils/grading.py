@@ -1000,8 +1000,9 @@ def _keep_lms_ids(submissions: Path, grades: Path) -> None:
 
 def write_lms_grades(gradebook: Path) -> Path:
     """``lms_grades.csv`` beside ``gradebook``, rebuilt from it: Canvas's gradebook import layout
-    (``LMS_COLUMNS``), one row per student with its total and percent; the ID is the LMS user id
-    where ``import_lms`` found one, else empty."""
+    (``LMS_COLUMNS``): a "Points Possible" row (as in Canvas's own export: new assignment columns
+    take their points from it), then one row per student with its total and percent; the ID is the
+    LMS user id where ``import_lms`` found one, else empty."""
     with open(gradebook, newline="") as f:
         rows = [row for row in csv.DictReader(f) if row.get("student")]
     ids = _read_lms_ids(gradebook.parent / GRADES_LMS_IDS)
@@ -1010,6 +1011,8 @@ def write_lms_grades(gradebook: Path) -> Path:
     with open(tmp, "w", newline="") as f:
         writer = csv.writer(f)
         writer.writerow(LMS_COLUMNS)
+        if rows:
+            writer.writerow(["Points Possible", "", "", "", max((r["possible"] for r in rows), key=float), "100"])
         writer.writerows([r["student"], ids.get(r["student"], ""), "", "", r["total"], r["percent"]] for r in rows)
     tmp.replace(path)
     return path

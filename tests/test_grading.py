@@ -480,8 +480,9 @@ def test_the_lms_export_follows_the_gradebook_after_grading_again(tmp_path, monk
             rows = list(csv.reader(f))
         assert rows[0] == ["Student", "ID", "SIS User ID", "Section", "FER course (points)", "FER course (percent)"]
         book = _gradebook(out / "gradebook.csv")
-        assert [(r[0], r[4], r[5]) for r in rows[1:]] == [(s, b["total"], b["percent"]) for s, b in book.items()]
-        return {r[0]: r for r in rows[1:]}
+        assert rows[1] == ["Points Possible", "", "", "", next(iter(book.values()))["possible"], "100"]
+        assert [(r[0], r[4], r[5]) for r in rows[2:]] == [(s, b["total"], b["percent"]) for s, b in book.items()]
+        return {r[0]: r for r in rows[2:]}
 
     _fake_grading(monkeypatch)
     grading.grade(tmp_path / "monday", dist, out)
