@@ -87,7 +87,7 @@ def _clock(cap_minutes: float, averaged=None):
 
         def on_epoch_end(self, epoch, logs=None):
             row = {"epoch": epoch + 1, "val_accuracy": round(float(logs["val_accuracy"]), 4)}
-            if averaged is not None:  # runs after SwapEMAWeights: the model holds the averaged weights
+            if averaged is not None:  # runs after WeightAverage: the model holds the averaged weights
                 val_ds, x_clean = averaged
                 t0 = time.perf_counter()
                 self.copy.set_weights(self.model.get_weights())
