@@ -5,7 +5,7 @@ OUT ?= outputs/run
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 export PYTHONHASHSEED ?= 0
 
-.PHONY: help install course assignments import-lms grade data-source lint test test-unit test-notebooks test-report report benchmark benchmark-prediction benchmark-detection lab clean
+.PHONY: help install course assignments import-lms grade data-source lint test test-unit test-notebooks test-report report benchmark benchmark-prediction benchmark-detection lab book clean
 help:
 	@echo "make install         install everything (python -m pip install -r requirements.txt)"
 	@echo "make course          run the six notebooks headless; executed copies + figures in $(OUT)"
@@ -21,12 +21,13 @@ help:
 	@echo "make benchmark-prediction  face latency and video frames/s on one CPU core"
 	@echo "make benchmark-detection   face detection on hard photos: recall and time, MTCNN vs Haar"
 	@echo "make lab             open JupyterLab in notebooks/"
+	@echo "make book            the course website in $(BOOK): README, the six notebooks as committed (not run), docs/"
 	@echo "make assignments     student notebooks (no solutions), student package, autograders and rubric in $(DIST)"
 	@echo "                     REPO=owner/name BRANCH=main: Colab/Kaggle badges for student/ in that GitHub repository"
 	@echo "                     (default: the origin remote); FER_PRIVATE_CHECKS=file.json: your own hidden checks"
 	@echo "make import-lms DOWNLOAD=d SUBMISSIONS=folder   an LMS download (Canvas: folder or .zip) as one sub-folder per student"
 	@echo "make grade SUBMISSIONS=folder   grade one sub-folder or .zip per student: $(DIST)/grades/gradebook.csv and lms_grades.csv (TIMEOUT=$(TIMEOUT) s per notebook, JOBS=$(JOBS) at a time)"
-	@echo "make clean           delete outputs/, data/cache/ and .pytest_cache (not the dataset, not dist/)"
+	@echo "make clean           delete outputs/, data/cache/, _build/ and .pytest_cache (not the dataset, not dist/)"
 
 install:
 	$(PYTHON) -m pip install -r requirements.txt
@@ -54,8 +55,8 @@ data-source:
 		print(f'data/cache ready (twins {\"read\" if r.from_cache else \"found\"} in {r.seconds:.1f} s)')"
 
 lint:
-	$(PYTHON) -m ruff check fer_utils scripts tests
-	$(PYTHON) -m ruff format --check fer_utils scripts tests
+	$(PYTHON) -m ruff check fer_utils scripts tests book
+	$(PYTHON) -m ruff format --check fer_utils scripts tests book
 
 # one pytest process per core (pytest-xdist); tests marked xdist_group share a worker (tests/conftest.py)
 PYTEST_WORKERS ?= auto
@@ -114,5 +115,11 @@ grade:
 lab:
 	cd notebooks && $(PYTHON) -m jupyter lab $$( [ "$$(id -u)" = 0 ] && echo --allow-root )
 
+# the course website (Sphinx + MyST-NB, configured in book/conf.py): static HTML for GitHub Pages;
+# warnings (a broken link, a missing page) fail the build
+BOOK ?= _build/book
+book:
+	$(PYTHON) -m sphinx -b html -q -W --keep-going -c book -d $(dir $(BOOK))doctrees . $(BOOK)
+
 clean:
-	rm -rf outputs .pytest_cache data/cache
+	rm -rf outputs .pytest_cache data/cache _build
