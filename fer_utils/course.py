@@ -86,7 +86,7 @@ def notebooks(folder: Path) -> list[Path]:
 MEASURED_MINUTES: dict[str, dict[str, float]] = {
     # the committed run, 2026-12-01 (01 and 02 at 13:59, 03-06 at 20:33), on a 2-core AMD EPYC with AVX2 only
     # (the slowest machine the course runs on)
-    "laptop": {"01": 0.6, "02": 0.2, "03": 46.7, "04": 45.2, "05": 0.7, "06": 5.6},
+    "laptop": {"01": 0.6, "02": 0.2, "03": 42.2, "04": 39.4, "05": 0.6, "06": 5.3},
     # nbval in CI, 2026-12-01 (quiet fresh-clone run, 1,018 s), on the same CPU while the unit tests ran beside it
     # (alone: less; the smoke course run alone took 29 s / 10 s / 135 s / 407 s / 29 s / 62 s before 04's 10 updates)
     "smoke": {"01": 0.4, "02": 0.3, "03": 2.9, "04": 9.0, "05": 0.6, "06": 1.3},

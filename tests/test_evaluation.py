@@ -125,6 +125,35 @@ def test_evaluate_model_scores_each_named_set_from_the_models_own_predictions():
     assert metrics["half wrong"]["confusion_matrix"][0][1] == 1  # angry face predicted disgust
 
 
+def test_evaluate_model_predicts_each_distinct_face_once_and_scores_like_separate_calls():
+    """The test sets overlap (the test folder holds PrivateTest, which holds PrivateTest without
+    twins): each distinct face is predicted once, and every set gets the probabilities a call of
+    its own would give."""
+    import keras
+
+    inp = keras.Input((48, 48, 1))
+    model = keras.Model(inp, keras.layers.Dense(7, activation="softmax")(keras.layers.Flatten()(inp)))
+    rng = np.random.default_rng(3)
+    public, private = (rng.integers(0, 256, (n, 48, 48), dtype=np.uint8) for n in (6, 5))
+    y_pub, y_priv = rng.integers(0, 7, 6), rng.integers(0, 7, 5)
+    sets = {
+        "PrivateTest": (private, y_priv),
+        "no_twins": (private[[0, 2, 4]], y_priv[[0, 2, 4]]),
+        "test": (np.concatenate([public, private]), np.concatenate([y_pub, y_priv])),
+    }
+    seen = []
+    predict = model.predict
+    model.predict = lambda x, **kw: seen.append(len(x)) or predict(x, **kw)
+    for tta in (False, True):
+        seen.clear()
+        metrics, probas = evaluation.evaluate_model(model, sets, tta=tta)
+        assert sum(seen) == 11 * (10 if tta else 1)  # 11 distinct faces, each once (x 10 views with TTA)
+        for name, (x, y) in sets.items():
+            alone = evaluation.predict_proba(model, x, tta=tta)
+            np.testing.assert_allclose(probas[name], alone, atol=1e-6)
+            assert metrics[name]["n"] == len(y)
+
+
 # --------------------------------------------------------------------------- Grad-CAM
 def _bar_images(n: int, rng, position: tuple[int, int] | None = None):
     """Noise images with one bright bar: horizontal (class 0) or vertical (class 1), at a random
