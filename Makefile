@@ -63,13 +63,14 @@ PYTEST_WORKERS ?= auto
 test-unit:
 	$(PYTHON) -m pytest -rs -n $(PYTEST_WORKERS) --dist loadgroup --durations=25 tests
 
-# the notebooks write to TEST_OUT, so a smoke test never overwrites the models and figures of your course run
+# the notebooks write to TEST_OUT, so a smoke test never overwrites the models and figures of your course run;
+# JPY_SESSION_NAME names each run record after its notebook (nbval starts its kernels without it)
 TEST_OUT ?= $(CURDIR)/outputs/test
 test-notebooks:
 	@if ! ls notebooks/*.ipynb >/dev/null 2>&1; then echo "no notebooks yet"; exit 0; fi; \
 	status=0; for nb in notebooks/*.ipynb; do \
 		start=$$(date +%s); \
-		FER_PROFILE=$${FER_PROFILE:-smoke} FER_OUTPUT_DIR=$(TEST_OUT) $(PYTHON) -m pytest -q --nbval-lax \
+		FER_PROFILE=$${FER_PROFILE:-smoke} FER_OUTPUT_DIR=$(TEST_OUT) JPY_SESSION_NAME=$(CURDIR)/$$nb $(PYTHON) -m pytest -q --nbval-lax \
 			--nbval-current-env -p no:cacheprovider $$nb || status=1; \
 		echo "nbval $$nb: $$(( $$(date +%s) - start )) s"; \
 	done; exit $$status
@@ -77,6 +78,9 @@ test-notebooks:
 # the notebooks just run by nbval wrote TEST_OUT/metrics.json and the figures: the report must be complete
 test-report:
 	$(PYTHON) -m fer_utils.report --outputs $(TEST_OUT) --strict
+	@for nb in notebooks/[0-9][0-9]_*.ipynb; do name=$$(basename $$nb .ipynb); \
+		test -f $(TEST_OUT)/runs/$$name.json || { echo "ERROR: $$nb wrote no run record $(TEST_OUT)/runs/$$name.json"; exit 1; }; \
+	done
 
 report:
 	$(PYTHON) -m fer_utils.report --run $(OUT)
