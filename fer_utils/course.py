@@ -84,12 +84,11 @@ def notebooks(folder: Path) -> list[Path]:
 #: Measured wall minutes per notebook on the project's 2-core AMD EPYC CPU (no GPU), used for the
 #: time estimate that ``make course`` prints; a profile missing here has no estimate yet.
 MEASURED_MINUTES: dict[str, dict[str, float]] = {
-    # the committed run, 2026-12-01 (01 and 02 at 13:59, 03-06 at 20:33), on a 2-core AMD EPYC with AVX2 only
-    # (the slowest machine the course runs on)
+    # the committed run (01 and 02 on 2026-12-01 at 13:59, 03-06 on 2026-12-02 at 00:02), on a 2-core AMD EPYC
+    # with AVX2 only (the slowest machine the course runs on)
     "laptop": {"01": 0.6, "02": 0.2, "03": 42.2, "04": 39.4, "05": 0.6, "06": 5.3},
-    # nbval in CI, 2026-12-01 (quiet fresh-clone run, 1,018 s), on the same CPU while the unit tests ran beside it
-    # (alone: less; the smoke course run alone took 29 s / 10 s / 135 s / 407 s / 29 s / 62 s before 04's 10 updates)
-    "smoke": {"01": 0.4, "02": 0.3, "03": 2.9, "04": 9.0, "05": 0.6, "06": 1.3},
+    # nbval in CI, 2026-12-02 (fresh-clone run, 1,082 s), on the same CPU while the unit tests ran beside it
+    "smoke": {"01": 0.5, "02": 0.3, "03": 1.8, "04": 8.9, "05": 1.0, "06": 1.9},
 }
 
 EPOCH_PATTERN = re.compile(r"Epoch (\d+)/(\d+)")
