@@ -59,8 +59,13 @@ def notebook_setup(seed: int = 42):
     )
     record = runlog.start(profile.name, hardware, versions)
     print(f"Run record (profile, data, hardware, wall time; student id from FER_STUDENT_ID): {_short(record)}")
+    if profile.eager:
+        tf.config.run_functions_eagerly(True)
     if profile.name == "smoke":
-        print("SMOKE profile: tiny subsets and 1-2 epochs. The code runs; the accuracies mean nothing.")
+        print(
+            "SMOKE profile: tiny subsets and 1-2 epochs, Keras run eagerly (no graph tracing). "
+            "The code runs; the accuracies mean nothing."
+        )
     elif profile.name == "quick":
         print(
             f"QUICK profile: all the data, short trainings ({profile.epochs} epochs in 03). Its accuracies are "
@@ -84,9 +89,9 @@ def notebooks(folder: Path) -> list[Path]:
 #: Measured wall minutes per notebook on the project's 2-core AMD EPYC CPU (no GPU), used for the
 #: time estimate that ``make course`` prints; a profile missing here has no estimate yet.
 MEASURED_MINUTES: dict[str, dict[str, float]] = {
-    # the committed run (01 and 02 on 2026-12-01 at 13:59, 03-06 on 2026-12-02 at 00:02), on a 2-core AMD EPYC
+    # the committed run (01 and 02 on 2026-12-01 at 13:59, 03-06 on 2026-12-02 at 03:16), on a 2-core AMD EPYC
     # with AVX2 only (the slowest machine the course runs on)
-    "laptop": {"01": 0.6, "02": 0.2, "03": 42.2, "04": 39.4, "05": 0.6, "06": 5.3},
+    "laptop": {"01": 0.6, "02": 0.2, "03": 39.3, "04": 38.2, "05": 0.6, "06": 3.8},
     # nbval in CI, 2026-12-02 (fresh-clone run, 1,082 s), on the same CPU while the unit tests ran beside it
     "smoke": {"01": 0.5, "02": 0.3, "03": 1.8, "04": 8.9, "05": 1.0, "06": 1.9},
 }

@@ -39,9 +39,12 @@ def augmentation_layers(
     (measured at 0.5: about a quarter of the faces, patches of 2-18% of the face).
     These replace Keras 2's removed ``ImageDataGenerator``.
 
-    ``seed`` makes the draws reproducible. Each layer gets its own seed derived from it
+    ``seed`` fixes the layers' random streams. Each layer gets its own seed derived from it
     (``layer_seeds``): Keras layers given the same seed draw the same random stream, so
-    rotation, zoom, shift and flip would move together instead of independently.
+    rotation, zoom, shift and flip would move together instead of independently. Inside a
+    ``tf.data`` ``map`` with parallel calls (``make_dataset``) batches take draws from the
+    stream in whatever order the threads reach it, so the same seed does not give the same
+    augmented batches twice; the draws stay independent and equally distributed.
     """
     import keras
 

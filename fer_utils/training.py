@@ -220,7 +220,8 @@ class WeightAverage(keras.callbacks.Callback):
 def training_dataset(cfg: TrainConfig, x: np.ndarray, y: np.ndarray, seed: int | None = None, repeat: bool = False):
     """The shuffled training pipeline a recipe asks for: faces augmented (flip, rotation, zoom,
     translation) only when ``cfg.augment`` is on. ``train_model`` and notebook 04's
-    experiments and tuner all train on it, so they cannot disagree about augmentation."""
+    experiments and tuner all train on it, so they cannot disagree about augmentation. Notebook 03
+    writes the same pipeline out (``to_batches``) and asserts that both give the same batches."""
     from .pipeline import augmentation_layers, make_dataset
 
     seed = cfg.seed if seed is None else seed
@@ -551,23 +552,6 @@ def quick_standin_model(x_train: np.ndarray, y_train: np.ndarray, epochs: int = 
     return model
 
 
-def learning_floor(y_train: np.ndarray, y_val: np.ndarray, margin: float = 0.10) -> float:
-    """The validation accuracy a run must *exceed* to count as having learned: the share of the
-    majority training class in ``y_val`` (what a model answering one class for every face scores)
-    plus ``margin``."""
-    majority = int(np.bincount(y_train, minlength=NUM_CLASSES).argmax())
-    return float(np.mean(np.asarray(y_val) == majority)) + margin
-
-
-def chance_ceiling(y_train: np.ndarray, y_val: np.ndarray, z: float = 2.0) -> float:
-    """The validation accuracy above which a run has learned *something*: the majority share
-    (``learning_floor(..., margin=0)``) plus ``z`` binomial standard errors of that share on the
-    ``len(y_val)`` validation faces, sqrt(p (1 - p) / n). Below it a score is the majority share
-    within sampling noise; ``learning_floor``'s guard (10 points) asks for useful learning."""
-    share = learning_floor(y_train, y_val, margin=0.0)
-    return share + z * float(np.sqrt(share * (1 - share) / len(y_val)))
-
-
 @dataclass
 class Experiment:
     """One configuration of notebook 04: an architecture, its keyword arguments and the
@@ -593,8 +577,6 @@ __all__ = [
     "WeightAverage",
     "ResumableEarlyStopping",
     "history_from_csv",
-    "learning_floor",
-    "chance_ceiling",
     "model_signature",
     "prepare_run_dir",
     "find_trained_model",

@@ -1,8 +1,10 @@
-"""Shared fixtures. Real-data tests need FER2013_DIR; they skip without it, except in CI."""
+"""Shared fixtures. Real-data tests need FER2013_DIR; they skip without it, except in CI; so do the browser
+tests without a Chromium."""
 
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -68,3 +70,23 @@ def tiny_dataset(tmp_path) -> Path:
         write_face(root / "test" / name / f"PublicTest_{c}.jpg", value=100 + c)
         write_face(root / "test" / name / f"PrivateTest_{c}.jpg", value=200 + c)
     return root
+
+
+#: Chromium from the system's package manager; Playwright's own browser download is not used.
+BROWSERS = ("chromium-headless-shell", "chromium", "chromium-browser", "google-chrome")
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    """A headless Chromium (Playwright) for the browser tests; skip (locally) or fail (CI) without one."""
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (requirements.txt)")
+    found = next((path for path in map(shutil.which, BROWSERS) if path), None)
+    if found is None:
+        reason = "no Chromium found (apt-get install chromium-headless-shell) for the browser tests"
+        if os.environ.get("CI"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=found, args=["--no-sandbox"])
+        yield browser
+        browser.close()

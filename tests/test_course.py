@@ -73,3 +73,18 @@ def test_announce_looks_for_the_data_once_and_shows_the_banner_without_it(monkey
     course._announce(config.get_profile("smoke"), [])
     out = capsys.readouterr().out
     assert out.startswith(synthetic.SYNTHETIC_BANNER) and "FER-2013 NOT FOUND" in out
+
+
+@pytest.mark.parametrize("profile, eager", [("smoke", True), ("laptop", False)])
+def test_smoke_runs_keras_eagerly_and_the_course_profiles_trace(profile, eager, tmp_path):
+    """``Profile.eager`` reaches TensorFlow through the notebooks' setup (in a fresh process: the switch is global)."""
+    import os
+    import subprocess
+    import sys
+
+    code = "import tensorflow as tf; from fer_utils.course import notebook_setup; notebook_setup(); "
+    code += "print('EAGER', tf.config.functions_run_eagerly())"
+    env = {**os.environ, "FER_PROFILE": profile, "FER_OUTPUT_DIR": str(tmp_path)}
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert f"EAGER {eager}" in done.stdout

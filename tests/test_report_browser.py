@@ -9,33 +9,16 @@ is not used. Skipped with that reason when no Chromium is found, except in CI, w
 from __future__ import annotations
 
 import json
-import os
-import shutil
 
 import pytest
 from test_report import _course_outputs
 
-BROWSERS = ("chromium-headless-shell", "chromium", "chromium-browser", "google-chrome")
-
-
-def _chromium() -> str:
-    found = next((path for path in map(shutil.which, BROWSERS) if path), None)
-    if found is None:
-        reason = "no Chromium found (apt-get install chromium-headless-shell) for the report's browser test"
-        if os.environ.get("CI"):
-            pytest.fail(reason)
-        pytest.skip(reason)
-    return found
-
 
 @pytest.fixture(scope="module")
-def page():
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (requirements.txt)")
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=_chromium(), args=["--no-sandbox"])
-        pg = browser.new_page(viewport={"width": 1000, "height": 800})
-        yield pg
-        browser.close()
+def page(chromium):
+    pg = chromium.new_page(viewport={"width": 1000, "height": 800})
+    yield pg
+    pg.close()
 
 
 # for each container, its visible children's boxes in document order: neighbours that overlap are a

@@ -71,23 +71,6 @@ def test_short_warm_up_is_at_most_a_tenth_of_the_run():
     assert float(lr(0)) == pytest.approx(1e-4, rel=1e-3)
 
 
-def test_learning_floor_is_the_majority_share_plus_ten_points():
-    y_train = np.array([3] * 6 + [0] * 4)
-    y_val = np.array([3, 3, 0, 1, 1, 1, 1, 1])  # class 3 (the training majority) is 2 of 8 here
-    assert training.learning_floor(y_train, y_val) == pytest.approx(0.25 + 0.10)
-    assert training.learning_floor(y_train, y_val, margin=0.0) == pytest.approx(0.25)
-
-
-def test_chance_ceiling_is_the_majority_share_plus_two_binomial_standard_errors():
-    """A score 0.01 above the majority share is not yet learning on 400 faces (2 standard errors are 0.043)."""
-    y_train = np.array([3] * 6 + [0] * 4)
-    y_val = np.array([3] * 100 + [1] * 300)  # the training majority is 25% of 400 validation faces
-    ceiling = training.chance_ceiling(y_train, y_val)
-    assert ceiling == pytest.approx(0.25 + 2 * np.sqrt(0.25 * 0.75 / 400))
-    assert not 0.26 > ceiling and 0.30 > ceiling
-    assert training.chance_ceiling(y_train, y_val, z=0.0) == pytest.approx(0.25)
-
-
 def test_search_base_is_the_recipe_without_augmentation():
     profile = config.get_profile("laptop")
     net, cfg = training.search_base(profile)
@@ -107,6 +90,30 @@ def test_notebook_04_repeats_every_configuration_with_a_budget_that_learns():
         assert profile.search_seeds >= 2, profile.name
     for name in ("quick", "laptop", "full"):
         assert config.get_profile(name).search_updates >= 350, name
+
+
+def test_notebook_04_retrains_for_03s_epochs_with_one_owner():
+    """04 retrains its choice with 03's recipe, epochs included, so the two are compared like for like: the
+    epoch count has one owner, ``Profile.epochs``, and no profile holds a second one for the retraining."""
+    from dataclasses import fields
+
+    epoch_fields = {f.name for f in fields(config.Profile) if "epoch" in f.name}
+    assert epoch_fields == {"epochs", "study_epochs"}, epoch_fields
+    assert config.get_profile("full").retrain_choice and config.get_profile("smoke").retrain_choice
+    assert not config.get_profile("laptop").retrain_choice  # a run as long as 03's does not fit its 45 minutes
+
+
+def test_notebook_04_writes_its_schedule_and_guards_and_retrains_like_03():
+    """The lesson's code is in the notebook: the schedule (Keras's CosineDecay with warm-up) and the two guards
+    are written there, and the retraining keeps 03's epochs (no override)."""
+    import json
+
+    path = config.PROJECT_ROOT / "notebooks" / "04_model_optimization.ipynb"
+    code = "\n".join("".join(c["source"]) for c in json.loads(path.read_text())["cells"] if c["cell_type"] == "code")
+    assert "CosineDecay(" in code and "warmup_target=peak" in code
+    assert "FLOOR = majority_share + 0.10" in code and "np.sqrt(majority_share * (1 - majority_share)" in code
+    for hidden in ("learning_rate_for", "learning_floor", "chance_ceiling", "epochs=PROFILE"):
+        assert hidden not in code, hidden
 
 
 def _script(name: str = "ablate_recipe"):

@@ -192,6 +192,23 @@ def test_twin_split_table_reports_all_faces_without_twins_and_twins(faces):
 PRIVATE_TWINS = {"angry": 40, "disgust": 17, "fear": 60, "happy": 29, "neutral": 27, "sad": 24, "surprise": 123}
 
 
+def test_the_shipped_twins_are_what_the_search_finds(real_data, tmp_path):
+    """The shipped result (read on a fresh clone instead of a 100 s search) against a new search of the
+    PrivateTest faces, the headline's; the search itself is tested on planted twins above."""
+    report = twins.find_twins(real_data, cache_dir=tmp_path)  # empty cache: the shipped copy
+    assert report.from_cache, f"no shipped twins for this copy of FER-2013 in {twins.SHIPPED_DIR}"
+    private = np.flatnonzero(real_data.usage_test == PRIVATE_TEST)
+    rms, nearest, pairs = twins._search(real_data.x_test[private], real_data.x_train, False, twins.PAIR_RMS_MAX)
+    assert np.allclose(rms, report.test_rms[private], atol=1e-4)
+    for i in np.flatnonzero(nearest != report.test_nearest[private]):  # ties: train/ holds the face twice
+        shipped_nearest = real_data.x_train[report.test_nearest[private[i]]]
+        assert twins.distance(real_data.x_test[private[i]], shipped_nearest) == pytest.approx(rms[i], abs=1e-4)
+    pairs[:, 0] = private[pairs[:, 0].astype(np.int64)]
+    shipped = report.test_pairs[np.isin(report.test_pairs[:, 0], private)]
+    order = lambda p: p[np.lexsort((p[:, 1], p[:, 0]))]  # noqa: E731
+    assert np.allclose(order(pairs), order(shipped), atol=1e-4)
+
+
 def test_fer2013_twins(real_data):
     report = twins.find_twins(real_data)
     counts = report.counts()
