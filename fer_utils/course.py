@@ -61,6 +61,8 @@ def notebook_setup(seed: int = 42):
     print(f"Run record (profile, data, hardware, wall time; student id from FER_STUDENT_ID): {_short(record)}")
     if profile.eager:
         tf.config.run_functions_eagerly(True)
+        # tf.data says once per process that its functions still trace: stderr that nbval would compare
+        warnings.filterwarnings("ignore", message="Even though the `tf.config.experimental_run_functions_eagerly`")
     if profile.name == "smoke":
         print(
             "SMOKE profile: tiny subsets and 1-2 epochs, Keras run eagerly (no graph tracing). "

@@ -12,7 +12,6 @@ import subprocess
 import sys
 import types
 import zipfile
-from pathlib import Path
 
 import nbformat
 import pytest
@@ -25,20 +24,14 @@ NAME = grading.NOTEBOOKS[KEY]
 PRIVATE = "assert m5.count_params() > 1717"  # an instructor's own check
 
 
-_BUILT: dict[str, Path] = {}  # pytest-xdist can tear a session fixture down between batches of one worker
-
-
 @pytest.fixture(scope="session")  # otter assign takes about a minute: once per test process
 def dist(tmp_path_factory):
-    if "dist" in _BUILT:
-        return _BUILT["dist"]
     out = tmp_path_factory.mktemp("dist")
     checks = tmp_path_factory.mktemp("private") / "checks.json"
     checks.write_text(json.dumps({"nb02_ex1": [PRIVATE]}))
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(grading, "NOTEBOOKS", {KEY: NAME})
         grading.make_assignments(out, repo=REPO, branch=BRANCH, private_checks=checks)
-    _BUILT["dist"] = out
     return out
 
 

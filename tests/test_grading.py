@@ -27,15 +27,11 @@ NOTEBOOK_DIR = config.PROJECT_ROOT / "notebooks"
 AUTO = [e for e in grading.EXERCISES if not e.manual]
 
 
-_BUILT: dict[str, Path] = {}  # pytest-xdist can tear a session fixture down between batches of one worker
-
-
 @pytest.fixture(scope="session")  # otter assign takes about a minute: once per test process
 def dist(tmp_path_factory):
-    if "dist" not in _BUILT:
-        _BUILT["dist"] = tmp_path_factory.mktemp("dist")
-        grading.make_assignments(_BUILT["dist"])
-    return _BUILT["dist"]
+    out = tmp_path_factory.mktemp("dist")
+    grading.make_assignments(out)
+    return out
 
 
 def _solution_lines(name: str) -> set[str]:

@@ -200,7 +200,10 @@ def test_the_shipped_twins_are_what_the_search_finds(real_data, tmp_path):
     private = np.flatnonzero(real_data.usage_test == PRIVATE_TEST)
     rms, nearest, pairs = twins._search(real_data.x_test[private], real_data.x_train, False, twins.PAIR_RMS_MAX)
     assert np.allclose(rms, report.test_rms[private], atol=1e-4)
-    for i in np.flatnonzero(nearest != report.test_nearest[private]):  # ties: train/ holds the face twice
+    # where the nearest faces differ: ties (train/ holds the face twice), or faces beyond PAIR_RMS_MAX, whose
+    # distance is the centre alignment's and whose candidates come from float32 products (machine-dependent order)
+    close = rms < twins.PAIR_RMS_MAX
+    for i in np.flatnonzero((nearest != report.test_nearest[private]) & close):
         shipped_nearest = real_data.x_train[report.test_nearest[private[i]]]
         assert twins.distance(real_data.x_test[private[i]], shipped_nearest) == pytest.approx(rms[i], abs=1e-4)
     pairs[:, 0] = private[pairs[:, 0].astype(np.int64)]
