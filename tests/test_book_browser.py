@@ -31,12 +31,7 @@ def make_book(source: Path, out: Path) -> subprocess.CompletedProcess:
 
 
 @pytest.fixture(scope="module")
-def browser(chromium):
-    return chromium
-
-
-@pytest.fixture(scope="module")
-def site(browser, tmp_path_factory) -> Path:
+def site(chromium, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("site") / "book"
     done = make_book(PROJECT_ROOT, out)
     assert done.returncode == 0, done.stdout + done.stderr
@@ -51,9 +46,9 @@ PAGE_JS = """() => ({
 })"""
 
 
-def site_problems(browser, site: Path) -> tuple[list[str], int]:
+def site_problems(chromium, site: Path) -> tuple[list[str], int]:
     """Every page of ``site`` opened in Chromium: what failed to load or points nowhere, and the image count."""
-    page = browser.new_page()
+    page = chromium.new_page()
     failed: list[str] = []
     page.on("requestfailed", lambda request: failed.append(request.url))
     ids: dict[Path, set[str]] = {}
@@ -87,14 +82,14 @@ def site_problems(browser, site: Path) -> tuple[list[str], int]:
     return problems, n_images
 
 
-def test_every_page_loads_with_its_images_and_links(browser, site):
+def test_every_page_loads_with_its_images_and_links(chromium, site):
     pages = {p.relative_to(site).as_posix() for p in site.rglob("*.html")}
     notebooks = sorted(p.stem for p in (PROJECT_ROOT / "notebooks").glob("*.ipynb"))
     docs = sorted(p.stem for p in (PROJECT_ROOT / "docs").glob("*.md"))
     assert {"index.html", "README.html", *(f"notebooks/{n}.html" for n in notebooks)} <= pages
     assert {f"docs/{d}.html" for d in docs} <= pages
     assert (site / ".nojekyll").is_file(), "GitHub Pages needs .nojekyll (folders starting with _)"
-    problems, n_images = site_problems(browser, site)
+    problems, n_images = site_problems(chromium, site)
     assert problems == []
     assert n_images >= 20, "the notebooks' figures are missing"
     # README's links into docs/ point at the built pages and their headings
@@ -102,13 +97,13 @@ def test_every_page_loads_with_its_images_and_links(browser, site):
     assert 'href="docs/model.html#' in readme and 'href="docs/data.html#getting-fer-2013"' in readme
 
 
-def test_a_broken_site_is_caught(browser, site, tmp_path):
+def test_a_broken_site_is_caught(chromium, site, tmp_path):
     broken = tmp_path / "book"
     shutil.copytree(site, broken)
     data = broken / "docs" / "data.html"
     bad = '<a href="model.html#no-such-heading">a</a><a href="gone.html">b</a><img src="../_images/gone.png" alt="c">'
     data.write_text(data.read_text().replace("</article>", bad + "</article>", 1))
-    problems, _ = site_problems(browser, broken)
+    problems, _ = site_problems(chromium, broken)
     assert any("missing anchor docs/model.html#no-such-heading" in p for p in problems), problems
     assert any("link to missing docs/gone.html" in p for p in problems), problems
     assert any("image" in p and "gone.png" in p for p in problems), problems
