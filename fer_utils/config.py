@@ -118,9 +118,9 @@ PROFILES: dict[str, Profile] = {
         search_seeds=2,
         eager=True,
     ),
-    # A read-through: all the data, short trainings. Estimated from laptop's rates on the slower machine
-    # below (not timed as a whole): 03 about 20 min (5 epochs + the 9-min overfitting study), 04 about 40 min
-    # (laptop's 350 updates per run, the fewest at which the search base passed the learning guard).
+    # A read-through: all the data, short trainings. Timed on the slower machine below (2026-12-02): 03 19.3 min
+    # (5 epochs + the overfitting study), 04 32.9 min (laptop's 350 updates per run, the fewest at which the
+    # search base passed the learning guard; 3 tuner trials); about 57 min for the course.
     "quick": Profile(
         "quick",
         train_limit=None,

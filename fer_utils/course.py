@@ -40,6 +40,10 @@ def notebook_setup(seed: int = 42):
 
         hardware = hardware_description()
     tf.get_logger().setLevel("ERROR")  # e.g. retracing warnings when many small models are evaluated
+    import pandas as pd
+
+    pd.set_option("display.width", 200)  # wide tables print as one block, not two joined by backslashes
+    pd.set_option("display.max_columns", None)
     warnings.filterwarnings("ignore", message=".*`shuffle=True` was passed.*")
 
     profile = config.get_profile()
@@ -96,6 +100,8 @@ MEASURED_MINUTES: dict[str, dict[str, float]] = {
     "laptop": {"01": 0.6, "02": 0.2, "03": 39.3, "04": 38.2, "05": 0.6, "06": 3.8},
     # nbval in CI, 2026-12-02 (fresh-clone run, 961 s), on the same CPU while the unit tests ran beside it
     "smoke": {"01": 0.5, "02": 0.4, "03": 2.1, "04": 7.5, "05": 1.0, "06": 2.2},
+    # 03 and 04 timed on 2026-12-02 (same CPU); 01, 02, 05 and 06 do the same work as in `laptop`
+    "quick": {"01": 0.6, "02": 0.2, "03": 19.3, "04": 32.9, "05": 0.6, "06": 3.8},
 }
 
 EPOCH_PATTERN = re.compile(r"Epoch (\d+)/(\d+)")

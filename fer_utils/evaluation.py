@@ -114,11 +114,13 @@ def summary_rows(metrics: dict) -> dict[str, dict]:
     }
 
 
-def summary_table(metrics: dict):
-    """:func:`summary_rows` as a DataFrame, rounded to 4 digits."""
+def summary_table(metrics: dict, decimals: int | None = 4):
+    """:func:`summary_rows` as a DataFrame, rounded to ``decimals`` digits (``None``: unrounded, for
+    printing with a format of one's own without rounding twice)."""
     import pandas as pd
 
-    return pd.DataFrame(summary_rows(metrics)).T.astype({"n": int}).round(4)
+    table = pd.DataFrame(summary_rows(metrics)).T.astype({"n": int})
+    return table if decimals is None else table.round(decimals)
 
 
 def twin_split_table(metrics: dict):
