@@ -149,7 +149,8 @@ EXERCISES: list[Exercise] = [
         2,
         2,
         "`delay` is a number of epochs (public) equal to the notebook's own difference in best epoch, "
-        "augmentation minus plain, mean of two seeds (hidden); the comment on the 95% interval is read by hand",
+        "augmentation minus plain, mean of two seeds (hidden); the verdict on the 95% interval (printed or in a "
+        "comment) is read by hand",
         "a positive delay: augmentation moves the best validation epoch later (laptop); in smoke the study "
         "runs 3 epochs and means little",
         "delay = ...  # best epoch with augmentation minus best epoch plain (mean of the two seeds)\n"
@@ -431,7 +432,7 @@ def rubric() -> str:
         "",
         "Normal ranges per profile: in `smoke` (CI; a few hundred faces, one or two epochs) the models learn "
         "little and exercise answers that are accuracies are not meaningful; in `laptop` notebook 03 reaches "
-        "about 59% PrivateTest (`quick`, 5 epochs, is lower and not re-measured). A submission whose run record "
+        "about 60% PrivateTest (`quick`, 5 epochs: about 49%). A submission whose run record "
         "says `smoke` or "
         "`synthetic` was not run on FER-2013 in a real profile: the gradebook's `profile` and `data` columns show it.",
         "",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -46,6 +47,31 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.xdist_group("fer2013"))
         elif "dist" in fixtures:  # a module's assignments (otter assign) are built once, on one worker
             item.add_marker(pytest.mark.xdist_group(f"dist-{item.module.__name__}"))
+
+
+def build_once(tmp_path_factory: pytest.TempPathFactory, name: str, build: Callable[[Path], object]) -> Path:
+    """``build(folder)`` once per test run, for a session fixture whose build is slow (``otter assign``).
+
+    pytest-xdist may set a session fixture up more than once in a run (a worker tears its fixtures down
+    when its queue runs empty, and a group can reach two workers); the first caller builds under a file
+    lock in the run's shared temporary folder, later callers reuse the finished folder."""
+    base = tmp_path_factory.getbasetemp()
+    root = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base  # shared by the run's workers
+    out, done = root / name, root / f"{name}.done"
+    with open(root / f"{name}.lock", "w") as lock:
+        try:
+            import fcntl  # POSIX; on Windows each worker builds its own copy
+
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        except ImportError:
+            out = base / name
+            done = base / f"{name}.done"
+        if not done.exists():
+            shutil.rmtree(out, ignore_errors=True)
+            out.mkdir(parents=True)
+            build(out)
+            done.touch()
+    return out
 
 
 def write_face(path: Path, value: int = 128, mode: str = "L", size: int = 48) -> Path:

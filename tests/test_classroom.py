@@ -15,6 +15,7 @@ import zipfile
 
 import nbformat
 import pytest
+from conftest import build_once
 
 from fer_utils import classroom, config, grading, platforms
 
@@ -24,15 +25,16 @@ NAME = grading.NOTEBOOKS[KEY]
 PRIVATE = "assert m5.count_params() > 1717"  # an instructor's own check
 
 
-@pytest.fixture(scope="session")  # otter assign takes about a minute: once per test process
+@pytest.fixture(scope="session")  # otter assign on one notebook: once per test run
 def dist(tmp_path_factory):
-    out = tmp_path_factory.mktemp("dist")
-    checks = tmp_path_factory.mktemp("private") / "checks.json"
-    checks.write_text(json.dumps({"nb02_ex1": [PRIVATE]}))
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(grading, "NOTEBOOKS", {KEY: NAME})
-        grading.make_assignments(out, repo=REPO, branch=BRANCH, private_checks=checks)
-    return out
+    def build(out):
+        checks = tmp_path_factory.mktemp("private") / "checks.json"
+        checks.write_text(json.dumps({"nb02_ex1": [PRIVATE]}))
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(grading, "NOTEBOOKS", {KEY: NAME})
+            grading.make_assignments(out, repo=REPO, branch=BRANCH, private_checks=checks)
+
+    return build_once(tmp_path_factory, "dist-classroom", build)
 
 
 @pytest.fixture

@@ -20,6 +20,7 @@ import nbformat
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import build_once
 
 from fer_utils import config, grading
 
@@ -27,11 +28,9 @@ NOTEBOOK_DIR = config.PROJECT_ROOT / "notebooks"
 AUTO = [e for e in grading.EXERCISES if not e.manual]
 
 
-@pytest.fixture(scope="session")  # otter assign takes about a minute: once per test process
+@pytest.fixture(scope="session")  # otter assign takes about a minute: once per test run
 def dist(tmp_path_factory):
-    out = tmp_path_factory.mktemp("dist")
-    grading.make_assignments(out)
-    return out
+    return build_once(tmp_path_factory, "dist-grading", grading.make_assignments)
 
 
 def _solution_lines(name: str) -> set[str]:
