@@ -96,7 +96,7 @@ def notebooks(folder: Path) -> list[Path]:
 #: time estimate that ``make course`` prints; a profile missing here has no estimate yet.
 MEASURED_MINUTES: dict[str, dict[str, float]] = {
     # the committed run (01 and 02 on 2026-12-01 at 13:59, 03-06 on 2026-12-02 at 06:45), on a 2-core AMD EPYC
-    # with AVX2 only (the slowest machine the course runs on; on a slow day: 03 took 39.3 min at 03:16)
+    # with AVX2 only (the slowest machine the course runs on), on a slow day (03's same work took 39.3 min at 03:16)
     "laptop": {"01": 0.6, "02": 0.2, "03": 48.3, "04": 39.6, "05": 0.6, "06": 3.0},
     # nbval in CI, 2026-12-02 (fresh-clone run, 961 s), on the same CPU while the unit tests ran beside it
     "smoke": {"01": 0.5, "02": 0.4, "03": 2.1, "04": 7.5, "05": 1.0, "06": 2.2},
