@@ -166,19 +166,20 @@ EXERCISES: list[Exercise] = [
         "04",
         1,
         2,
-        "`changes` holds every row of `effects` but the base's, best first, failed configurations included "
-        "(public: a table with `experiment`, `vs_base` and `learned`; hidden: the same experiments in the same "
-        "order as the notebook's own filter); whether each gap exceeds the noise band is read by hand.",
-        "helped most and hurt most with their mean gaps from the base (a configuration that failed the guard "
-        "counts, marked failed), each set against the noise (the largest seed-to-seed spread); numbers: the "
-        "committed laptop run",
-        "changes = ...  # every row of `effects` except the base's, best first, failed configurations included\n"
+        "`changes` holds every row of `effects` but the base's that learned, best first (a failed configuration "
+        "has no effect size; public: a table with `experiment`, `vs_base` and `learned`; hidden: the same "
+        "experiments in the same order as the notebook's own filter); whether each gap exceeds the noise band is "
+        "read by hand.",
+        "helped most and hurt most among the configurations that learned, with their mean gaps from the base "
+        "(failed ones listed apart, not ranked), each set against the noise (the largest seed-to-seed spread); "
+        "numbers: the committed laptop run",
+        "changes = ...  # every row of `effects` except the base's that learned (`learned` True), best first\n"
         "if len(changes):\n"
         "    up, down = changes.iloc[0], changes.iloc[-1]\n"
-        '    print("helped most:", up.experiment, "| hurt most:", down.experiment, "| learned:", bool(down.learned))',
+        '    print("helped most:", up.experiment, "| hurt most:", down.experiment)',
         ('assert {"experiment", "vs_base", "learned"} <= set(changes.columns)',),
         (
-            '_all = effects[effects.experiment != "BN-VGG (base)"]\n'
+            '_all = effects[(effects.experiment != "BN-VGG (base)") & effects.learned]\n'
             "assert list(changes.experiment) == list(_all.experiment)",
         ),
     ),
