@@ -138,8 +138,8 @@ PROFILES: dict[str, Profile] = {
     # (03 at most 45 min, 04 at most 45 min), budgeted on the slowest machine the course is run on, a
     # 2-core AMD EPYC with AVX2 only (float32). Rates measured there: the width-16 BN-VGG ~0.26 s per
     # update at batch 64 (~105 s an epoch of 404 updates; width 24 ~0.51 s), and ~10 s per run to build,
-    # compile and validate. 03: 15 epochs (~28 min) + the overfitting study (11.4 min at 2,000 faces on a
-    # slow day; 1,500 faces now) + evaluation (~4 min).
+    # compile and validate. 03: 13 epochs (~23 min; ~33 min on a slow day's 150 s an epoch; 15 epochs took
+    # 48.3 min in all that day) + the overfitting study (9.4 min at 1,500 faces on a slow day) + evaluation (~1 min).
     # 04, in updates of the width-16 base (measured 0.275 s per update with validation):
     #   section 1: 4 configurations x 2 seeds x 350 updates           ~  870 s
     #   6 tuner trials + the tuner's best and exercise 2 (2 seeds each)   10 x 350 updates ~ 1,240 s
@@ -151,7 +151,7 @@ PROFILES: dict[str, Profile] = {
         "laptop",
         train_limit=None,
         eval_limit=None,
-        epochs=15,
+        epochs=13,
         batch_size=64,
         patience=6,
         model_width=16,
