@@ -39,14 +39,14 @@ def real_data(real_data_dir):
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Under pytest-xdist (``--dist loadgroup``, as in ``make test-unit``) the real-data tests share one
-    worker, so FER-2013 is decoded (or read from ``data/cache``) once, not once per worker; so do the
-    tests of one module that use its ``dist`` fixture (the assignments that module builds)."""
+    worker, so FER-2013 is decoded (or read from ``data/cache``) once, not once per worker. Tests marked
+    ``slow_first`` are collected first: a worker starts them at once, so the longest one does not begin
+    late and end the run last. (The assignments that ``dist`` fixtures build are shared by every worker
+    through ``build_once``.)"""
     for item in items:
-        fixtures = getattr(item, "fixturenames", ())
-        if "real_data_dir" in fixtures:
+        if "real_data_dir" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.xdist_group("fer2013"))
-        elif "dist" in fixtures:  # a module's assignments (otter assign) are built once, on one worker
-            item.add_marker(pytest.mark.xdist_group(f"dist-{item.module.__name__}"))
+    items.sort(key=lambda item: item.get_closest_marker("slow_first") is None)  # stable: the rest keep their order
 
 
 def build_once(tmp_path_factory: pytest.TempPathFactory, name: str, build: Callable[[Path], object]) -> Path:
