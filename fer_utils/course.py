@@ -95,11 +95,12 @@ def notebooks(folder: Path) -> list[Path]:
 #: Measured wall minutes per notebook on the project's 2-core AMD EPYC CPU (no GPU), used for the
 #: time estimate that ``make course`` prints; a profile missing here has no estimate yet.
 MEASURED_MINUTES: dict[str, dict[str, float]] = {
-    # the committed run (01 and 02 on 2026-12-01 at 13:59, 03-06 on 2026-12-02 at 09:21), on a 2-core AMD EPYC
-    # with AVX2 only (the slowest machine the course runs on; 03's epochs took 99-184 s that day)
-    "laptop": {"01": 0.6, "02": 0.2, "03": 38.3, "04": 35.3, "05": 0.5, "06": 2.6},
-    # nbval in CI, 2026-12-02 (fresh-clone run, 961 s), on the same CPU while the unit tests ran beside it
-    "smoke": {"01": 0.5, "02": 0.4, "03": 2.1, "04": 7.5, "05": 1.0, "06": 2.2},
+    # the committed run (01 and 02 on 2026-12-01 at 13:59, 03 and 04 on 2026-12-02 at 09:21, 05 and 06 re-run
+    # at 10:58 on the same model), on a 2-core AMD EPYC with AVX2 only (the slowest machine the course runs on;
+    # 03's epochs took 99-184 s that day)
+    "laptop": {"01": 0.6, "02": 0.2, "03": 38.3, "04": 35.3, "05": 0.5, "06": 2.3},
+    # nbval in CI, 2026-12-02 (fresh-clone run, 804 s), on the same CPU while the unit tests ran beside it
+    "smoke": {"01": 0.4, "02": 0.3, "03": 2.1, "04": 5.5, "05": 1.1, "06": 1.5},
     # 03 and 04 timed on 2026-12-02 (same CPU); 01, 02, 05 and 06 do the same work as in `laptop`
     "quick": {"01": 0.6, "02": 0.2, "03": 19.3, "04": 32.9, "05": 0.6, "06": 3.0},
 }
